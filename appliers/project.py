@@ -1,0 +1,159 @@
+"""Find and read a spec and what it refers to (side effects: reads files)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from specctl.compiler.compile import Inputs, compile_spec, desired_for, digest
+from specctl.compiler.load import load_spec
+from specctl.schemas.desired import Desired
+from specctl.schemas.errors import CompileError, Problem, SpecError
+from specctl.schemas.spec import Spec
+
+DEFAULT_SPEC = Path("config/spec.yaml")
+
+
+@dataclass(frozen=True)
+class Project:
+    spec: Spec
+    spec_path: Path  # absolute
+    root: Path  # absolute project root
+    generated: Path  # absolute generated/ folder
+    inputs: Inputs
+
+    @property
+    def out_dir(self) -> Path:
+        return self.generated / self.spec.project
+
+    @property
+    def digest(self) -> str:
+        return digest(self.spec, self.inputs)
+
+    def desired(self, color: str) -> Desired:
+        return desired_for(self.spec, color, self.inputs)
+
+    def path(self, relative: str) -> Path:
+        """A spec path (relative to the project root, or absolute) on this host."""
+        return Path(relative) if relative.startswith("/") else self.root / relative
+
+    def compose_file(self, which: str) -> Path:
+        return self.out_dir / f"compose.{which}.yml"
+
+    def nginx_file(self, color: str) -> Path:
+        return self.out_dir / f"nginx.{color}.conf"
+
+    def compile(self) -> dict[str, str]:
+        return compile_spec(self.spec, self.inputs)
+
+
+def default_generated(spec_path: Path) -> Path:
+    folder = spec_path.parent
+    return folder.parent / "generated" if folder.name == "config" else folder / "generated"
+
+
+def read_text(path: Path, *, shown: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError([Problem(shown, 1, 1, "", "file not found")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            [Problem(shown, line, column, "", "not valid UTF-8 text; save the spec as UTF-8")]
+        ) from None
+
+
+def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
+    spec_path = spec_path.absolute()
+    shown = _shown(spec_path)
+    if spec_path.is_dir():
+        raise SpecError([Problem(shown, 1, 1, "", "is a folder, not a spec file")])
+    spec = load_spec(read_text(spec_path, shown=shown), filename=shown)
+    root = Path(os.path.normpath(spec_path.parent / spec.root))
+    generated = (generated or default_generated(spec_path)).absolute()
+    base_text = None
+    if spec.proxy.base is not None:
+        base_path = Path(os.path.normpath(spec_path.parent / spec.proxy.base))
+        try:
+            base_text = base_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CompileError(
+                f"{shown}: proxy.base: cannot read {spec.proxy.base} ({exc.strerror})",
+                hint="proxy.base is relative to the spec file",
+            ) from None
+    inputs = Inputs(
+        spec_name=os.path.relpath(spec_path, generated.parent),
+        root_ref=os.path.relpath(root, generated / spec.project),
+        base_nginx=base_text,
+    )
+    return Project(spec=spec, spec_path=spec_path, root=root, generated=generated, inputs=inputs)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+
+
+def write_generated(project: Project, files: dict[str, str]) -> list[str]:
+    """Write files under generated/ atomically; remove this project's stale files. Returns changes."""
+    changed = []
+    for rel, text in files.items():
+        target = project.generated / rel
+        if target.exists() and target.read_text(encoding="utf-8") == text:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+        changed.append(rel)
+    for stale in stale_files(project, files):
+        (project.generated / stale).unlink()
+        changed.append(stale)
+    return changed
+
+
+def stale_files(project: Project, files: dict[str, str]) -> list[str]:
+    if not project.out_dir.is_dir():
+        return []
+    present = {
+        str(p.relative_to(project.generated)) for p in project.out_dir.rglob("*") if p.is_file()
+    }
+    return sorted(present - set(files))
+
+
+def check_generated(project: Project, files: dict[str, str]) -> str:
+    """A unified diff between generated/ and what the spec compiles to ('' when identical)."""
+    chunks = []
+    for rel, text in files.items():
+        target = project.generated / rel
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            chunks.extend(
+                difflib.unified_diff(
+                    current.splitlines(keepends=True),
+                    text.splitlines(keepends=True),
+                    fromfile=f"generated/{rel}" if target.exists() else "/dev/null",
+                    tofile=f"compiled/{rel}",
+                )
+            )
+    for stale in stale_files(project, files):
+        chunks.append(f"--- generated/{stale}\n+++ /dev/null\n@@ stale file: not produced by the spec @@\n")
+    return "".join(chunks)
+
+
+def schema_json() -> str:
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "specctl spec"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,3 @@
+"""specctl: declarative blue/green deployments on one Docker host."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,186 @@
+"""Desired -> Compose files (one per colour, one for the proxy and shared services); pure."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from specctl.schemas.desired import Desired, DesiredMount, DesiredService
+
+LABEL = "specctl"
+_CONDITIONS = {
+    "started": "service_started",
+    "healthy": "service_healthy",
+    "completed": "service_completed_successfully",
+}
+
+
+def host_path(root_ref: str, path: str) -> str:
+    """A spec path (relative to the project root) as seen from the generated file's folder."""
+    if path.startswith("/"):
+        return path
+    return posixpath.normpath(posixpath.join(root_ref, path))
+
+
+def port_mapping(published: int, target: int) -> dict[str, Any]:
+    return {"target": target, "published": str(published), "protocol": "tcp"}
+
+
+def _escape(value: str) -> str:
+    # Compose interpolates ${VAR}; a literal value from the spec must reach the container as is.
+    return value.replace("$", "$$")
+
+
+def _mount(mount: DesiredMount, root_ref: str) -> dict[str, Any]:
+    if mount.kind == "bind":
+        out: dict[str, Any] = {
+            "type": "bind",
+            "source": host_path(root_ref, mount.source),
+            "target": mount.target,
+        }
+    else:
+        out = {"type": "volume", "source": mount.source, "target": mount.target}
+    if mount.read_only:
+        out["read_only"] = True
+    return out
+
+
+def compose_service(
+    svc: DesiredService, *, root_ref: str, spec_hash: str, local: set[str], on_edge: bool = True
+) -> dict[str, Any]:
+    """One Compose service. depends_on keeps only services of the same file (`local`): Compose
+    cannot wait on another project's service, so apply starts shared services first."""
+    out: dict[str, Any] = {}
+    if svc.image is not None:
+        out["image"] = svc.image
+    if svc.build is not None:
+        build = dict(svc.build)
+        build["context"] = host_path(root_ref, build["context"])
+        out["build"] = build
+    if svc.command is not None:
+        out["command"] = svc.command
+    if svc.environment:
+        out["environment"] = {k: _escape(v) for k, v in sorted(svc.environment.items())}
+    if svc.env_files:
+        out["env_file"] = [
+            {"path": host_path(root_ref, f), "required": True} for f in svc.env_files
+        ]
+    if svc.port is not None and svc.host_port is not None:
+        out["ports"] = [port_mapping(svc.host_port, svc.port)]
+    if svc.mounts:
+        out["volumes"] = [_mount(m, root_ref) for m in svc.mounts]
+    if svc.healthcheck is not None:
+        out["healthcheck"] = svc.healthcheck
+    depends = {
+        name: {"condition": _CONDITIONS[cond]}
+        for name, cond in svc.depends_on.items()
+        if name in local
+    }
+    if depends:
+        out["depends_on"] = depends
+    if svc.resources:
+        limits: dict[str, Any] = {}
+        if "memory" in svc.resources:
+            limits["memory"] = svc.resources["memory"]
+        if "cpus" in svc.resources:
+            limits["cpus"] = str(svc.resources["cpus"])
+        resources: dict[str, Any] = {"limits": limits} if limits else {}
+        if "memory_reservation" in svc.resources:
+            resources["reservations"] = {"memory": svc.resources["memory_reservation"]}
+        out["deploy"] = {"resources": resources}
+    out["restart"] = svc.restart
+    out["labels"] = labels(svc, spec_hash=spec_hash)
+    if on_edge:
+        edge = {"aliases": list(svc.aliases)}
+        # A colour's own network first, so `redis` means this colour's redis, not the other's.
+        out["networks"] = {"default": {"priority": 100}, "edge": edge} if svc.color else {"edge": edge}
+    return _merge(out, svc.compose)
+
+
+def labels(svc: DesiredService, *, spec_hash: str) -> dict[str, str]:
+    out = {
+        f"{LABEL}.project": svc.project.rsplit("-", 1)[0],
+        f"{LABEL}.service": svc.name,
+        f"{LABEL}.scope": svc.scope,
+        f"{LABEL}.config-hash": svc.config_hash,
+        f"{LABEL}.spec-hash": spec_hash[:16],
+    }
+    if svc.color is not None:
+        out[f"{LABEL}.color"] = svc.color
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge the user's pass-through keys (theirs win, mappings merge)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _volumes(services: list[DesiredService]) -> dict[str, Any]:
+    names = sorted({m.source for s in services for m in s.mounts if m.kind == "volume"})
+    return {name: {"name": name} for name in names}
+
+
+def render_color_compose(desired: Desired, *, root_ref: str, header: str) -> str:
+    local = {svc.name for svc in desired.services}
+    # Only what nginx routes to, or what needs a shared service, joins the shared network.
+    edge = {u.service for u in desired.upstreams} | {
+        svc.name for svc in desired.services if set(svc.depends_on) - local
+    }
+    services = {
+        svc.name: compose_service(
+            svc,
+            root_ref=root_ref,
+            spec_hash=desired.spec_hash,
+            local=local,
+            on_edge=svc.name in edge,
+        )
+        for svc in desired.services
+    }
+    doc: dict[str, Any] = {
+        "name": desired.color_project,
+        "services": services,
+        "networks": {"edge": {"name": desired.network, "external": True}},
+    }
+    volumes = _volumes(desired.services)
+    if volumes:
+        doc["volumes"] = volumes
+    return header + dump_yaml(doc)
+
+
+def render_shared_compose(desired: Desired, *, root_ref: str, header: str) -> str:
+    members = [*desired.shared, desired.proxy]
+    services = {
+        svc.name: compose_service(
+            svc, root_ref=root_ref, spec_hash=desired.spec_hash, local={s.name for s in members}
+        )
+        for svc in members
+    }
+    doc: dict[str, Any] = {
+        "name": desired.shared_project,
+        "services": services,
+        "networks": {"edge": {"name": desired.network}},
+    }
+    volumes = _volumes(members)
+    if volumes:
+        doc["volumes"] = volumes
+    return header + dump_yaml(doc)
+
+
+def dump_yaml(doc: Any) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    buffer = io.StringIO()
+    yaml.dump(doc, buffer)
+    return buffer.getvalue()

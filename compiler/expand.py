@@ -1,0 +1,276 @@
+"""Spec x colour -> Desired: names, ports, paths and hashes filled in; pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from typing import Any
+
+from specctl.compiler.compose import port_mapping
+from specctl.compiler.validate import expand_path
+from specctl.schemas.desired import (
+    Desired,
+    DesiredMount,
+    DesiredPath,
+    DesiredService,
+    DesiredUpstream,
+)
+from specctl.schemas.spec import Mount, Service, Spec
+from specctl.schemas.units import compose_duration
+
+PROXY = "proxy"
+NGINX_CONFIG_DIR = "/etc/nginx/specctl"
+NGINX_CONFIG = f"{NGINX_CONFIG_DIR}/nginx.conf"
+
+
+def spec_hash(spec: Spec, *extra: str) -> str:
+    """A hash of what the spec means (not of its comments or layout)."""
+    digest = hashlib.sha256(spec.model_dump_json().encode())
+    for text in extra:
+        digest.update(b"\0" + text.encode())
+    return digest.hexdigest()
+
+
+def project_names(spec: Spec) -> dict[str, str]:
+    return {
+        "blue": f"{spec.project}-blue",
+        "green": f"{spec.project}-green",
+        "shared": f"{spec.project}-shared",
+    }
+
+
+def network_name(spec: Spec) -> str:
+    return f"{spec.project}-edge"
+
+
+def expand(spec: Spec, color: str, *, spec_digest: str) -> Desired:
+    names = project_names(spec)
+    services = [
+        _service(spec, name, svc, color)
+        for name, svc in sorted(spec.services.items())
+        if svc.scope == "color"
+    ]
+    shared = [
+        _service(spec, name, svc, None)
+        for name, svc in sorted(spec.services.items())
+        if svc.scope == "shared"
+    ]
+    return Desired(
+        project=spec.project,
+        color=color,
+        color_project=names[color],
+        shared_project=names["shared"],
+        network=network_name(spec),
+        spec_hash=spec_digest,
+        services=services,
+        shared=shared,
+        proxy=_proxy(spec),
+        live_config_dir=f"{spec.state_dir}/nginx",
+        upstreams=_upstreams(spec, color),
+        paths=_paths(spec, color),
+    )
+
+
+def _fill(text: str, spec: Spec, color: str | None) -> str:
+    text = text.replace("{project}", spec.project)
+    return text.replace("{color}", color) if color is not None else text
+
+
+def _host_port(spec: Spec, svc: Service, color: str | None) -> int | None:
+    hp = svc.host_port
+    if hp is None or isinstance(hp, int):
+        return hp
+    if color is None:
+        return None
+    if hp.offset is not None:
+        base: int = getattr(spec.colors, color).port_base
+        return base + hp.offset
+    port: int | None = getattr(hp, color)
+    return port
+
+
+def _mount(spec: Spec, mount: Mount, color: str | None) -> DesiredMount:
+    if mount.path is not None:
+        managed = spec.paths[mount.path]
+        source = expand_path(managed.path, color) if color else managed.path
+        return DesiredMount(
+            kind="bind", source=source, target=mount.target, read_only=mount.read_only
+        )
+    assert mount.volume is not None
+    return DesiredMount(
+        kind="volume",
+        source=volume_name(spec, mount.volume, color),
+        target=mount.target,
+        read_only=mount.read_only,
+    )
+
+
+def volume_name(spec: Spec, key: str, color: str | None) -> str:
+    volume = spec.volumes[key]
+    if volume.name is not None:
+        return _fill(volume.name, spec, color)
+    if volume.scope == "color" and color is not None:
+        return f"{spec.project}-{color}-{key}"
+    return f"{spec.project}-{key}"
+
+
+def healthcheck(svc: Service) -> tuple[dict[str, Any] | None, str | None]:
+    check = svc.healthcheck
+    if check is None:
+        return None, None
+    if check.http is not None:
+        url = f"http://127.0.0.1:{svc.port}{check.http}"
+        test: list[str] = [
+            "CMD-SHELL",
+            f"curl -fsS -o /dev/null {shlex.quote(url)} || wget -q -O /dev/null {shlex.quote(url)}",
+        ]
+    elif isinstance(check.command, str):
+        test = ["CMD-SHELL", check.command]
+    else:
+        test = ["CMD", *(check.command or [])]
+    return {
+        "test": test,
+        "interval": compose_duration(check.interval),
+        "timeout": compose_duration(check.timeout),
+        "retries": check.retries,
+        "start_period": compose_duration(check.start_period),
+    }, check.http
+
+
+def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredService:
+    health, http_path = healthcheck(svc)
+    resources: dict[str, Any] = {}
+    if svc.resources is not None:
+        resources = svc.resources.model_dump(exclude_none=True)
+    fields: dict[str, Any] = {
+        "name": name,
+        "address": f"{color}.service.{name}" if color else f"shared.service.{name}",
+        "scope": svc.scope,
+        "color": color,
+        "project": project_names(spec)[color or "shared"],
+        "image": svc.image,
+        "build": svc.build.model_dump(exclude_defaults=True) if svc.build else None,
+        "command": svc.command,
+        "port": svc.port,
+        "host_port": _host_port(spec, svc, color),
+        "environment": {
+            key: _fill(_env_text(value), spec, color) for key, value in svc.environment.items()
+        },
+        "env_files": [expand_path(f, color) if color else f for f in svc.env_files],
+        "required_env": list(svc.required_env),
+        "mounts": [_mount(spec, m, color) for m in svc.volumes],
+        "healthcheck": health,
+        "health_url_path": http_path,
+        "depends_on": dict(sorted(svc.depends_on.items())),
+        "resources": resources,
+        "restart": svc.restart,
+        "compose": svc.compose,
+        "aliases": [f"{color}-{name}"] if color else [name],
+    }
+    return DesiredService(**fields, config_hash=_hash(fields))
+
+
+def _env_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _hash(fields: dict[str, Any]) -> str:
+    stable = {k: v for k, v in fields.items() if k not in {"address"}}
+    text = json.dumps(stable, sort_keys=True, default=_jsonable)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: object) -> object:
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    raise TypeError(type(value))
+
+
+def _proxy(spec: Spec) -> DesiredService:
+    proxy = spec.proxy
+    mounts = [
+        DesiredMount(
+            kind="bind", source=f"{spec.state_dir}/nginx", target=NGINX_CONFIG_DIR, read_only=True
+        )
+    ]
+    if proxy.tls is not None:
+        managed = spec.paths[proxy.tls.path]
+        mounts.append(
+            DesiredMount(kind="bind", source=managed.path, target=proxy.tls.target, read_only=True)
+        )
+    mounts += [_mount(spec, m, None) for m in proxy.volumes]
+    fields: dict[str, Any] = {
+        "name": PROXY,
+        "address": "proxy.nginx",
+        "scope": "shared",
+        "color": None,
+        "project": project_names(spec)["shared"],
+        "image": proxy.image,
+        "build": None,
+        "command": ["nginx", "-c", NGINX_CONFIG, "-g", "daemon off;"],
+        "port": None,
+        "host_port": None,
+        "environment": {},
+        "env_files": [],
+        "required_env": [],
+        "mounts": mounts,
+        "healthcheck": None,
+        "health_url_path": None,
+        "depends_on": {},
+        "resources": {},
+        "restart": "unless-stopped",
+        "compose": {
+            "ports": [port_mapping(p.host, p.container) for p in proxy.ports],
+            "stop_signal": "SIGQUIT",
+            **proxy.compose,
+        },
+        "aliases": [PROXY],
+    }
+    return DesiredService(**fields, config_hash=_hash(fields))
+
+
+def _upstreams(spec: Spec, color: str) -> list[DesiredUpstream]:
+    out = []
+    for name in sorted(spec.proxy.upstreams):
+        upstream = spec.upstream(name)
+        service = spec.services[upstream.service]
+        port = upstream.port or service.port
+        out.append(
+            DesiredUpstream(
+                name=name,
+                address=f"nginx.upstream.{name}",
+                service=upstream.service,
+                server=f"{color}-{upstream.service}:{port}",
+                keepalive=upstream.keepalive,
+                probe=upstream.probe,
+            )
+        )
+    return out
+
+
+def _paths(spec: Spec, color: str) -> list[DesiredPath]:
+    out = []
+    for name, managed in sorted(spec.paths.items()):
+        per_color = "{color}" in managed.path
+        default_mode = {"directory": "0755", "file": "0644", "secret": "0600"}.get(
+            managed.kind, "0700"
+        )
+        out.append(
+            DesiredPath(
+                name=name,
+                address=f"path.{name}.{color}" if per_color else f"path.{name}",
+                color=color if per_color else None,
+                path=expand_path(managed.path, color),
+                kind=managed.kind,
+                uid=spec.owner.uid if managed.uid is None else managed.uid,
+                gid=spec.owner.gid if managed.gid is None else managed.gid,
+                mode=managed.mode or default_mode,
+                subdirs=list(managed.subdirs),
+                files=[f.model_dump(exclude_none=True) for f in managed.files],
+                cleanup=managed.cleanup.model_dump() if managed.cleanup else None,
+            )
+        )
+    return out

@@ -1,0 +1,224 @@
+"""Checks of meaning beyond types (ports, references, paths, secrets); pure."""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
+
+from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, Spec
+
+Finding = tuple[tuple[str | int, ...], str]
+
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|APIKEY)$", re.IGNORECASE)
+
+
+def validate_meaning(spec: Spec) -> list[Finding]:
+    checks = (
+        _ports,
+        _references,
+        _managed_paths,
+        _escaping_paths,
+        _secret_literals,
+        _compose_passthrough,
+    )
+    return [finding for check in checks for finding in check(spec)]
+
+
+def host_ports(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str, int]]:
+    """Every published host port: (spec path, owner label, port)."""
+    for name, service in spec.services.items():
+        where = ("services", name, "host_port")
+        hp = service.host_port
+        if hp is None:
+            continue
+        if isinstance(hp, int):
+            if service.scope == "shared":
+                yield where, f"services.{name}", hp
+            else:
+                for color in COLORS:
+                    yield where, f"{color}.service.{name}", hp
+            continue
+        for color in COLORS:
+            port = getattr(hp, color) if hp.offset is None else _base(spec, color) + hp.offset
+            yield where, f"{color}.service.{name}", port
+    for index, port_map in enumerate(spec.proxy.ports):
+        yield ("proxy", "ports", index, "host"), "proxy", port_map.host
+
+
+def _base(spec: Spec, color: str) -> int:
+    base: int = getattr(spec.colors, color).port_base
+    return base
+
+
+def _ports(spec: Spec) -> Iterator[Finding]:
+    seen: dict[int, str] = {}
+    for path, owner, port in host_ports(spec):
+        if not 1 <= port <= 65535:
+            yield path, f"host port {port} of {owner} is outside 1-65535"
+        elif port in seen and seen[port] != owner:
+            yield path, f"host port {port} of {owner} collides with {seen[port]}"
+        else:
+            seen.setdefault(port, owner)
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    return f"unknown {kind} {name!r}{_did_you_mean(name, known)}"
+
+
+def _references(spec: Spec) -> Iterator[Finding]:
+    services = spec.services
+    for name, service in services.items():
+        for dep in service.depends_on:
+            where = ("services", name, "depends_on", dep)
+            if dep not in services:
+                yield where, _unknown("service", dep, services)
+            elif dep == name:
+                yield where, "a service cannot depend on itself"
+            elif service.scope == "shared" and services[dep].scope == "color":
+                yield where, f"shared service {name!r} cannot depend on per-colour service {dep!r}"
+        for index, mount in enumerate(service.volumes):
+            yield from _mount_refs(spec, ("services", name, "volumes", index), mount, service.scope)
+    for index, mount in enumerate(spec.proxy.volumes):
+        yield from _mount_refs(spec, ("proxy", "volumes", index), mount, "shared")
+    for up_name in spec.proxy.upstreams:
+        upstream = spec.upstream(up_name)
+        where = ("proxy", "upstreams", up_name)
+        target = services.get(upstream.service)
+        if target is None:
+            yield where, _unknown("service", upstream.service, services)
+        elif target.scope != "color":
+            yield where, f"upstream {up_name!r} must point at a per-colour service"
+        elif (upstream.port or target.port) is None:
+            yield where, f"service {upstream.service!r} has no port; give port here or there"
+    for index, location in enumerate(spec.proxy.locations):
+        if location.upstream not in spec.proxy.upstreams:
+            yield (
+                ("proxy", "locations", index, "upstream"),
+                _unknown("upstream", location.upstream, spec.proxy.upstreams),
+            )
+    if spec.proxy.base is not None and spec.proxy.locations:
+        yield ("proxy", "locations"), "locations apply to the built-in template only, not to base"
+    if not spec.proxy.upstreams:
+        yield ("proxy", "upstreams"), "at least one upstream is needed to route traffic"
+    if spec.proxy.tls is not None:
+        yield from _path_ref(spec, ("proxy", "tls", "path"), spec.proxy.tls.path)
+    hook = spec.hooks.migrate
+    if hook is not None and hook.service not in services:
+        yield ("hooks", "migrate", "service"), _unknown("service", hook.service, services)
+    database = spec.backups.database
+    if database is not None and database.service not in services:
+        yield ("backups", "database", "service"), _unknown("service", database.service, services)
+    for index, path_name in enumerate(spec.backups.paths):
+        yield from _path_ref(spec, ("backups", "paths", index), path_name)
+    for index, probe in enumerate(spec.checks.post):
+        if probe.service is not None and probe.service not in services:
+            yield ("checks", "post", index, "service"), _unknown("service", probe.service, services)
+        if probe.upload_dir is not None:
+            yield from _path_ref(spec, ("checks", "post", index, "upload_dir"), probe.upload_dir)
+
+
+def _path_ref(spec: Spec, where: tuple[str | int, ...], name: str) -> Iterator[Finding]:
+    if name not in spec.paths:
+        yield where, _unknown("managed path", name, spec.paths)
+
+
+def _mount_refs(
+    spec: Spec, where: tuple[str | int, ...], mount: object, scope: str
+) -> Iterator[Finding]:
+    path_name = getattr(mount, "path", None)
+    volume_name = getattr(mount, "volume", None)
+    if path_name is not None:
+        if path_name not in spec.paths:
+            yield (*where, "path"), _unknown("managed path", path_name, spec.paths)
+        elif scope == "shared" and "{color}" in spec.paths[path_name].path:
+            yield (*where, "path"), f"a shared service cannot mount per-colour path {path_name!r}"
+    if volume_name is not None:
+        if volume_name not in spec.volumes:
+            yield (*where, "volume"), _unknown("volume", volume_name, spec.volumes)
+        elif scope == "shared" and spec.volumes[volume_name].scope == "color":
+            yield (
+                (*where, "volume"),
+                f"a shared service cannot mount per-colour volume {volume_name!r}; "
+                "give the volume scope: shared",
+            )
+
+
+def expand_path(template: str, color: str) -> str:
+    return posixpath.normpath(template.replace("{color}", color))
+
+
+def _managed_paths(spec: Spec) -> Iterator[Finding]:
+    expanded = [
+        (name, color, expand_path(mp.path, color))
+        for name, mp in spec.paths.items()
+        for color in (COLORS if "{color}" in mp.path else ("",))
+    ]
+    for name, color, path in expanded:
+        where = ("paths", name, "path")
+        parts = path.split("/")
+        colored = [i for i, part in enumerate(parts) if part in COLORS]
+        if len(colored) > 1:
+            yield where, (
+                f"{path} nests a colour directory inside another colour's directory "
+                f"({'/'.join(parts[: colored[1]])}): the duplicate path structure the old "
+                "scripts had to repair; use a single {color} level"
+            )
+            continue
+        for other_name, other_color, other in expanded:
+            if not color or not other_color or color == other_color:
+                continue
+            if path.startswith(other + "/"):
+                yield where, (
+                    f"{path} ({color}) lies inside {other} ({other_color}'s {other_name!r}): "
+                    "one colour would write into the other's files"
+                )
+
+
+def _escaping_paths(spec: Spec) -> Iterator[Finding]:
+    candidates: list[tuple[tuple[str | int, ...], str]] = [
+        (("state_dir",), spec.state_dir),
+        (("backups", "dir"), spec.backups.dir),
+        (("logs", "dir"), spec.logs.dir),
+    ]
+    candidates += [(("paths", n, "path"), mp.path) for n, mp in spec.paths.items()]
+    for name, service in spec.services.items():
+        candidates += [
+            (("services", name, "env_files", i), f) for i, f in enumerate(service.env_files)
+        ]
+        if service.build is not None:
+            candidates.append((("services", name, "build", "context"), service.build.context))
+    for where, path in candidates:
+        if path.startswith("/"):
+            continue
+        normal = posixpath.normpath(path.replace("{color}", "blue"))
+        if normal == ".." or normal.startswith("../"):
+            yield where, f"{path!r} escapes the project root; keep paths inside it"
+
+
+def _secret_literals(spec: Spec) -> Iterator[Finding]:
+    for name, service in spec.services.items():
+        for key, value in service.environment.items():
+            if SECRET_NAME.search(key) and str(value) != "":
+                yield ("services", name, "environment", key), (
+                    f"{key} looks like a secret; secrets belong in env files "
+                    "(env_files), never in the spec"
+                )
+
+
+def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
+    for name, service in spec.services.items():
+        for key in service.compose:
+            if key in OWNED_COMPOSE_KEYS:
+                yield ("services", name, "compose", key), (
+                    f"{key!r} is set by specctl from {OWNED_COMPOSE_KEYS[key]}; use that instead"
+                )
+    for key in spec.proxy.compose:
+        if key in OWNED_COMPOSE_KEYS:
+            yield ("proxy", "compose", key), f"{key!r} is set by specctl; use the proxy keys"

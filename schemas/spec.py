@@ -1,0 +1,328 @@
+"""The spec a user writes: strict, unknown keys rejected, frozen; pure value types."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from specctl.schemas.units import Duration, Mode, Port, Size
+
+COLORS: tuple[str, str] = ("blue", "green")
+Color = Literal["blue", "green"]
+Scope = Literal["color", "shared"]
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=48)]
+EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+EnvValue = str | int | float | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ColorSpec(Strict):
+    port_base: Port = Field(description="First host port of this colour; offsets count from it.")
+
+
+class Colors(Strict):
+    blue: ColorSpec = ColorSpec(port_base=4000)
+    green: ColorSpec = ColorSpec(port_base=5000)
+
+
+class Owner(Strict):
+    uid: int = Field(default=1001, ge=0)
+    gid: int = Field(default=1001, ge=0)
+
+
+class Build(Strict):
+    context: str
+    dockerfile: str | None = None
+    args: dict[str, str] = {}
+    target: str | None = None
+
+
+class HostPort(Strict):
+    """Either an offset from each colour's port base, or an explicit port per colour."""
+
+    offset: int | None = Field(default=None, ge=0)
+    blue: Port | None = None
+    green: Port | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> HostPort:
+        explicit = self.blue is not None or self.green is not None
+        if self.offset is not None and explicit:
+            raise ValueError("give either offset or blue/green ports, not both")
+        if self.offset is None and (self.blue is None or self.green is None):
+            raise ValueError("give offset, or both blue and green")
+        return self
+
+
+class Mount(Strict):
+    """A volume of a service: a managed path (`path:`) or a named volume (`volume:`)."""
+
+    path: str | None = None
+    volume: str | None = None
+    target: str
+    read_only: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Mount:
+        if (self.path is None) == (self.volume is None):
+            raise ValueError("give exactly one of path (a managed path) or volume (a named volume)")
+        if not self.target.startswith("/"):
+            raise ValueError(f"target must be an absolute path in the container (got {self.target!r})")
+        return self
+
+
+class Healthcheck(Strict):
+    http: str | None = Field(default=None, description="Path answered with 2xx when healthy.")
+    command: list[str] | str | None = None
+    interval: Duration = "10s"
+    timeout: Duration = "5s"
+    retries: int = Field(default=5, ge=1)
+    start_period: Duration = "0s"
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Healthcheck:
+        if (self.http is None) == (self.command is None):
+            raise ValueError("give exactly one of http (a path) or command")
+        if self.http is not None and not self.http.startswith("/"):
+            raise ValueError(f"http must be a path starting with / (got {self.http!r})")
+        return self
+
+
+class Resources(Strict):
+    memory: Size | None = None
+    cpus: float | None = Field(default=None, gt=0)
+    memory_reservation: Size | None = None
+
+
+DependsCondition = Literal["started", "healthy", "completed"]
+
+# Compose keys that have a first-class spec field; the pass-through may not set them.
+OWNED_COMPOSE_KEYS: dict[str, str] = {
+    "image": "image",
+    "build": "build",
+    "command": "command",
+    "ports": "port / host_port",
+    "environment": "environment",
+    "env_file": "env_files",
+    "volumes": "volumes",
+    "healthcheck": "healthcheck",
+    "depends_on": "depends_on",
+    "networks": "the generated network",
+    "labels": "the generated labels",
+    "container_name": "the generated names",
+}
+
+
+class Service(Strict):
+    image: str | None = None
+    build: Build | None = None
+    command: list[str] | str | None = None
+    scope: Scope = "color"
+    port: Port | None = Field(default=None, description="The port the service listens on inside.")
+    host_port: HostPort | Port | None = None
+    environment: dict[EnvName, EnvValue] = {}
+    env_files: list[str] = []
+    required_env: list[EnvName] = []
+    volumes: list[Mount] = []
+    healthcheck: Healthcheck | None = None
+    depends_on: dict[str, DependsCondition] = {}
+    resources: Resources | None = None
+    restart: Literal["no", "always", "unless-stopped", "on-failure"] = "unless-stopped"
+    compose: dict[str, Any] = Field(
+        default={}, description="Any other Compose service key, passed through as written."
+    )
+
+    @model_validator(mode="after")
+    def _image_or_build(self) -> Service:
+        if self.image is None and self.build is None:
+            raise ValueError("give image, build, or both (build with image names the built tag)")
+        if self.host_port is not None and self.port is None:
+            raise ValueError("host_port needs port (the container port it publishes)")
+        return self
+
+
+class RequiredFile(Strict):
+    name: str
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    min_size: Size | None = None
+
+
+class Cleanup(Strict):
+    subdir: str = "temp"
+    older_than: Duration = "24h"
+
+
+PathKind = Literal["directory", "file", "secret", "certificate"]
+
+
+class ManagedPath(Strict):
+    path: str = Field(description="Relative to the project root; may contain {color}.")
+    kind: PathKind = "directory"
+    uid: int | None = Field(default=None, ge=0)
+    gid: int | None = Field(default=None, ge=0)
+    mode: Mode | None = None
+    subdirs: list[str] = []
+    files: list[RequiredFile] = []
+    cleanup: Cleanup | None = None
+
+
+class NamedVolume(Strict):
+    scope: Scope = "color"
+    name: str | None = Field(default=None, description="Docker volume name; may use {color}.")
+
+
+class Upstream(Strict):
+    service: str
+    port: Port | None = None
+    keepalive: int | None = Field(default=None, ge=1)
+    probe: str = Field(default="/", description="Path requested through nginx to prove a switch.")
+
+
+class Location(Strict):
+    path: str
+    upstream: str
+    websocket: bool = False
+    max_body: Size | None = None
+
+
+class ProxyPort(Strict):
+    host: Port
+    container: Port = 80
+
+
+class Tls(Strict):
+    path: str = Field(description="Managed path (kind certificate) holding the certificate files.")
+    target: str = "/etc/nginx/certs"
+    certificate: str = "fullchain.pem"
+    key: str = "privkey.pem"
+    warn_days: int = Field(default=30, ge=0)
+
+
+class Proxy(Strict):
+    image: str
+    ports: list[ProxyPort] = [ProxyPort(host=80)]
+    base: str | None = Field(
+        default=None,
+        description="Your own nginx.conf; specctl then owns only the managed upstream blocks.",
+    )
+    upstreams: dict[str, Upstream | str] = {}
+    locations: list[Location] = []
+    tls: Tls | None = None
+    color_header: str = Field(
+        default="X-App-Color", description="Response header in which the app names its colour."
+    )
+    volumes: list[Mount] = []
+    compose: dict[str, Any] = {}
+
+
+class Deploy(Strict):
+    start_timeout: Duration = "180s"
+    health_timeout: Duration = "30s"
+    health_retries: int = Field(default=10, ge=1)
+    health_interval: Duration = "5s"
+    switch_timeout: Duration = "10s"
+    drain: Duration = "5s"
+    retire: Literal["stop", "keep"] = Field(
+        default="stop", description="After a switch: stop the previous colour, or keep it warm."
+    )
+    rollback_timeout: Duration = "60s"
+
+
+class PreChecks(Strict):
+    min_disk: Size = "10G"
+    min_memory: Size = "4096M"
+    cert_warn_days: int = Field(default=30, ge=0)
+    skip: list[str] = []
+
+
+class Probe(Strict):
+    name: str
+    kind: Literal[
+        "http", "upload", "websocket", "postgres", "redis", "inference", "routing", "resources",
+        "logs",
+    ]
+    service: str | None = None
+    method: str = "GET"
+    path: str = "/"
+    expect_status: int = 200
+    expect_body: str | None = None
+    expect_json: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    body: dict[str, Any] | None = None
+    message: str = "ping"
+    query: str = "SELECT 1"
+    upload_dir: str | None = Field(
+        default=None, description="Managed path in which an uploaded file must appear."
+    )
+    timeout: Duration = "10s"
+
+
+class Checks(Strict):
+    pre: PreChecks = PreChecks()
+    post: list[Probe] = []
+    critical_errors: list[str] = [
+        "FATAL", "ECONNREFUSED", "MODULE_NOT_FOUND", "ENOENT", "EACCES",
+    ]
+
+
+class Database(Strict):
+    service: str
+    user: str = "postgres"
+    name: str = Field(default="postgres", description="Database name; may use {color}.")
+    password_env: EnvName | None = None
+
+
+class Backups(Strict):
+    enabled: bool = True
+    dir: str = "backups"
+    retention: Duration = "30d"
+    keep: int = Field(default=10, ge=1)
+    database: Database | None = None
+    paths: list[str] = Field(default=[], description="Managed paths archived with each backup.")
+    nginx: bool = True
+    verify: bool = Field(default=False, description="Refuse to switch unless the backup verifies.")
+    timeout: Duration = "600s"
+
+
+class Hook(Strict):
+    service: str
+    command: list[str] | str
+    timeout: Duration = "300s"
+    restore_on_failure: bool = False
+
+
+class Hooks(Strict):
+    migrate: Hook | None = None
+
+
+class Logs(Strict):
+    dir: str = "logs/deployment"
+    retention: Duration = "90d"
+
+
+class Spec(Strict):
+    version: Literal[1] = 1
+    project: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
+    domain: str | None = None
+    root: str = Field(default=".", description="Project root, relative to the spec file.")
+    state_dir: str = Field(default=".specctl", description="Live nginx config, lock, audit log.")
+    colors: Colors = Colors()
+    owner: Owner = Owner()
+    services: dict[Name, Service]
+    paths: dict[Name, ManagedPath] = {}
+    volumes: dict[Name, NamedVolume] = {}
+    proxy: Proxy
+    deploy: Deploy = Deploy()
+    checks: Checks = Checks()
+    backups: Backups = Backups()
+    hooks: Hooks = Hooks()
+    logs: Logs = Logs()
+
+    def upstream(self, name: str) -> Upstream:
+        value = self.proxy.upstreams[name]
+        return Upstream(service=value) if isinstance(value, str) else value
