@@ -106,7 +106,7 @@ def _shown(path: Path) -> str:
 
 
 def write_generated(project: Project, files: dict[str, str]) -> list[str]:
-    """Write files under generated/ atomically; remove this project's stale files. Returns changes."""
+    """Write files under generated/ atomically and drop stale ones; return what changed."""
     changed = []
     for rel, text in files.items():
         target = project.generated / rel
@@ -134,7 +134,7 @@ def stale_files(project: Project, files: dict[str, str]) -> list[str]:
 
 def check_generated(project: Project, files: dict[str, str]) -> str:
     """A unified diff between generated/ and what the spec compiles to ('' when identical)."""
-    chunks = []
+    chunks: list[str] = []
     for rel, text in files.items():
         target = project.generated / rel
         current = target.read_text(encoding="utf-8") if target.exists() else ""
@@ -148,7 +148,9 @@ def check_generated(project: Project, files: dict[str, str]) -> str:
                 )
             )
     for stale in stale_files(project, files):
-        chunks.append(f"--- generated/{stale}\n+++ /dev/null\n@@ stale file: not produced by the spec @@\n")
+        chunks.append(
+            f"--- generated/{stale}\n+++ /dev/null\n@@ stale file: not produced by the spec @@\n"
+        )
     return "".join(chunks)
 
 

@@ -7,7 +7,6 @@ import posixpath
 from typing import Any
 
 from ruamel.yaml import YAML
-
 from specctl.schemas.desired import Desired, DesiredMount, DesiredService
 
 LABEL = "specctl"
@@ -96,7 +95,9 @@ def compose_service(
     if on_edge:
         edge = {"aliases": list(svc.aliases)}
         # A colour's own network first, so `redis` means this colour's redis, not the other's.
-        out["networks"] = {"default": {"priority": 100}, "edge": edge} if svc.color else {"edge": edge}
+        out["networks"] = (
+            {"default": {"priority": 100}, "edge": edge} if svc.color else {"edge": edge}
+        )
     return _merge(out, svc.compose)
 
 
@@ -178,7 +179,7 @@ def render_shared_compose(desired: Desired, *, root_ref: str, header: str) -> st
 def dump_yaml(doc: Any) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
     buffer = io.StringIO()

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
 from specctl.compiler.validate import validate_meaning
 from specctl.schemas.errors import Problem, SpecError
 from specctl.schemas.spec import Spec

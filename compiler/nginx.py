@@ -4,16 +4,16 @@ managed upstream blocks rewritten; plus reading upstream blocks back out of a co
 from __future__ import annotations
 
 import io
-from importlib import resources
 from dataclasses import dataclass
+from importlib import resources
 
 import jinja2
 from crossplane.errors import NgxParserBaseException
 from crossplane.lexer import _balance_braces, _lex_file_object
-
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import CompileError
 from specctl.schemas.spec import Spec
+
 
 def _template_source(name: str) -> str:
     return resources.files("specctl.templates").joinpath(name).read_text(encoding="utf-8")

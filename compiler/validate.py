@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 
 from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, Spec
 
-Finding = tuple[tuple[str | int, ...], str]
+Where = tuple[str | int, ...]
+Finding = tuple[Where, str]
 
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|APIKEY)$", re.IGNORECASE)
 
@@ -76,7 +77,7 @@ def _references(spec: Spec) -> Iterator[Finding]:
     services = spec.services
     for name, service in services.items():
         for dep in service.depends_on:
-            where = ("services", name, "depends_on", dep)
+            where: Where = ("services", name, "depends_on", dep)
             if dep not in services:
                 yield where, _unknown("service", dep, services)
             elif dep == name:
@@ -165,19 +166,27 @@ def _managed_paths(spec: Spec) -> Iterator[Finding]:
         parts = path.split("/")
         colored = [i for i, part in enumerate(parts) if part in COLORS]
         if len(colored) > 1:
-            yield where, (
-                f"{path} nests a colour directory inside another colour's directory "
-                f"({'/'.join(parts[: colored[1]])}): the duplicate path structure the old "
-                "scripts had to repair; use a single {color} level"
+            if color == COLORS[-1]:
+                continue  # the same template nests for both colours: say it once
+            yield (
+                where,
+                (
+                    f"{path} nests a colour directory inside another colour's directory "
+                    f"({'/'.join(parts[: colored[1]])}): the duplicate path structure the old "
+                    "scripts had to repair; use a single {color} level"
+                ),
             )
             continue
         for other_name, other_color, other in expanded:
             if not color or not other_color or color == other_color:
                 continue
             if path.startswith(other + "/"):
-                yield where, (
-                    f"{path} ({color}) lies inside {other} ({other_color}'s {other_name!r}): "
-                    "one colour would write into the other's files"
+                yield (
+                    where,
+                    (
+                        f"{path} ({color}) lies inside {other} ({other_color}'s {other_name!r}): "
+                        "one colour would write into the other's files"
+                    ),
                 )
 
 
@@ -206,9 +215,12 @@ def _secret_literals(spec: Spec) -> Iterator[Finding]:
     for name, service in spec.services.items():
         for key, value in service.environment.items():
             if SECRET_NAME.search(key) and str(value) != "":
-                yield ("services", name, "environment", key), (
-                    f"{key} looks like a secret; secrets belong in env files "
-                    "(env_files), never in the spec"
+                yield (
+                    ("services", name, "environment", key),
+                    (
+                        f"{key} looks like a secret; secrets belong in env files "
+                        "(env_files), never in the spec"
+                    ),
                 )
 
 
@@ -216,8 +228,9 @@ def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
     for name, service in spec.services.items():
         for key in service.compose:
             if key in OWNED_COMPOSE_KEYS:
-                yield ("services", name, "compose", key), (
-                    f"{key!r} is set by specctl from {OWNED_COMPOSE_KEYS[key]}; use that instead"
+                yield (
+                    ("services", name, "compose", key),
+                    (f"{key!r} is set by specctl from {OWNED_COMPOSE_KEYS[key]}; use that instead"),
                 )
     for key in spec.proxy.compose:
         if key in OWNED_COMPOSE_KEYS:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-
 from specctl.schemas.units import Duration, Mode, Port, Size
 
 COLORS: tuple[str, str] = ("blue", "green")
@@ -72,7 +71,9 @@ class Mount(Strict):
         if (self.path is None) == (self.volume is None):
             raise ValueError("give exactly one of path (a managed path) or volume (a named volume)")
         if not self.target.startswith("/"):
-            raise ValueError(f"target must be an absolute path in the container (got {self.target!r})")
+            raise ValueError(
+                f"target must be an absolute path in the container (got {self.target!r})"
+            )
         return self
 
 
@@ -243,7 +244,14 @@ class PreChecks(Strict):
 class Probe(Strict):
     name: str
     kind: Literal[
-        "http", "upload", "websocket", "postgres", "redis", "inference", "routing", "resources",
+        "http",
+        "upload",
+        "websocket",
+        "postgres",
+        "redis",
+        "inference",
+        "routing",
+        "resources",
         "logs",
     ]
     service: str | None = None
@@ -266,7 +274,11 @@ class Checks(Strict):
     pre: PreChecks = PreChecks()
     post: list[Probe] = []
     critical_errors: list[str] = [
-        "FATAL", "ECONNREFUSED", "MODULE_NOT_FOUND", "ENOENT", "EACCES",
+        "FATAL",
+        "ECONNREFUSED",
+        "MODULE_NOT_FOUND",
+        "ENOENT",
+        "EACCES",
     ]
 
 

@@ -57,7 +57,7 @@ def size_bytes(size: str) -> int:
 def parse_mode(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ValueError(
-            f"must be an octal mode in quotes such as \"0755\" (got {value}: YAML reads an "
+            f'must be an octal mode in quotes such as "0755" (got {value}: YAML reads an '
             "unquoted mode as a decimal number)"
         )
     if not isinstance(value, str) or not re.fullmatch(r"0?[0-7]{3,4}", value):

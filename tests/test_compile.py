@@ -1,0 +1,78 @@
+"""compiler/: one snapshot per generated file, determinism, and the compile --check guard."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from specctl.appliers.project import load_project
+from syrupy.assertion import SnapshotAssertion
+
+from tests.conftest import REPO, SPECS, run_cli
+
+FILES = [
+    "compose.blue.yml",
+    "compose.green.yml",
+    "compose.shared.yml",
+    "nginx.blue.conf",
+    "nginx.green.conf",
+    "permissions.json",
+]
+
+
+def _compiled(name: str) -> dict[str, str]:
+    return load_project(SPECS[name]).compile()
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+@pytest.mark.parametrize("file", FILES)
+def test_generated_file(name: str, file: str, text_snapshot: SnapshotAssertion) -> None:
+    project = load_project(SPECS[name]).spec.project
+    assert _compiled(name)[f"{project}/{file}"] == text_snapshot
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_compile_is_deterministic(name: str) -> None:
+    first, second = _compiled(name), _compiled(name)
+    assert first == second
+    assert list(first) == sorted(first)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_committed_generated_files_are_current(name: str) -> None:
+    result = run_cli("-f", str(SPECS[name].relative_to(REPO)), "compile", "--check")
+    assert result.code == 0, result.out + result.err
+    assert "up to date" in result.out
+
+
+def test_compile_check_shows_a_diff_when_stale(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    shutil.copytree(REPO / "config", config)
+    assert run_cli("-f", "config/demo.yaml", "compile", cwd=tmp_path).code == 0
+    spec = config / "demo.yaml"
+    spec.write_text(spec.read_text().replace("app:1.0", "app:1.1", 1))
+    result = run_cli("-f", "config/demo.yaml", "compile", "--check", cwd=tmp_path)
+    assert result.code == 1
+    assert "-    image: specctl-testbed/app:1.0" in result.out
+    assert "+    image: specctl-testbed/app:1.1" in result.out
+    assert "error: generated/demo: not what config/demo.yaml compiles to" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_base_config_keeps_everything_but_managed_upstreams() -> None:
+    base = (REPO / "config" / "nginx.prod.conf").read_text()
+    green = _compiled("spec")["spheroseg/nginx.green.conf"]
+    body = green.split("\n", 2)[2]  # drop the two header lines
+    kept = [line for line in base.splitlines() if "blue-" not in line]
+    assert all(line in body.splitlines() for line in kept)
+    assert "server green-backend:3001;" in body
+    assert "server 127.0.0.1:3030;" in body  # the unmanaged upstream is untouched
+    assert "blue-" not in body
+
+
+def test_ml_service_keeps_the_gpu_pass_through() -> None:
+    compose = _compiled("spec")["spheroseg/compose.blue.yml"]
+    assert "runtime: nvidia" in compose
+    assert "capabilities:\n" in compose and "- gpu" in compose
+    assert "memory: 12G" in compose  # limits from the spec merged with the devices

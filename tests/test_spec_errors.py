@@ -1,0 +1,186 @@
+"""Spec errors: a table of bad inputs -> the exact message, line and column; exit 1, no traceback."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from specctl.compiler.load import load_spec
+from specctl.schemas.errors import SpecError
+
+from tests.conftest import run_cli
+
+GOOD = """\
+project: shop
+colors:
+  blue: {port_base: 4000}
+  green: {port_base: 5000}
+services:
+  web:
+    image: shop/web:1
+    port: 8080
+    host_port: {offset: 1}
+proxy:
+  image: nginx
+  ports: [{host: 8080}]
+  upstreams:
+    web: {service: web}
+"""
+
+CASES = [
+    (
+        "port: 8080",
+        "port: 70000",
+        "spec.yaml:8:5: services.web.port: must be between 1 and 65535 (got 70000)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    helthcheck: {http: /}\n",
+        "spec.yaml:9:5: services.web.helthcheck: unknown key; did you mean 'healthcheck'?",
+    ),
+    (
+        "{service: web}",
+        "{service: wbe}",
+        "spec.yaml:14:5: proxy.upstreams.web: unknown service 'wbe'; did you mean 'web'?",
+    ),
+    (
+        "port_base: 5000",
+        "port_base: 4000",
+        "spec.yaml:9:5: services.web.host_port: host port 4001 of green.service.web collides with blue.service.web",
+    ),
+    (
+        "{host: 8080}",
+        "{host: 5001}",
+        "spec.yaml:12:12: proxy.ports[0].host: host port 5001 of proxy collides with green.service.web",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    environment: {API_TOKEN: abc}\n",
+        "spec.yaml:9:19: services.web.environment.API_TOKEN: API_TOKEN looks like a secret; secrets "
+        "belong in env files (env_files), never in the spec",
+    ),
+    (
+        "proxy:",
+        "paths:\n  up: {path: '../up'}\nproxy:",
+        "spec.yaml:11:8: paths.up.path: '../up' escapes the project root; keep paths inside it",
+    ),
+    (
+        "proxy:",
+        "paths:\n  up: {path: 'uploads/{color}/{color}'}\nproxy:",
+        "spec.yaml:11:8: paths.up.path: uploads/blue/blue nests a colour directory inside another "
+        "colour's directory (uploads/blue): the duplicate path structure the old scripts had to "
+        "repair; use a single {color} level",
+    ),
+    (
+        "proxy:",
+        "paths:\n  up: {path: 'up', mode: 755}\nproxy:",
+        'spec.yaml:11:20: paths.up.mode: must be an octal mode in quotes such as "0755" (got 755: '
+        "YAML reads an unquoted mode as a decimal number)",
+    ),
+    (
+        "project: shop",
+        "project: Shop!",
+        "spec.yaml:1:1: project: String should match pattern '^[a-z0-9][a-z0-9_-]*$'",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    healthcheck: {http: /h, interval: 30}\n",
+        "spec.yaml:9:29: services.web.healthcheck.interval: must be a duration with a unit such as "
+        "30s or 5m (got 30)",
+    ),
+    (
+        "  web:\n    image",
+        "  web:\n    depends_on: {db: healthy}\n    image",
+        "spec.yaml:7:18: services.web.depends_on.db: unknown service 'db'",
+    ),
+    (
+        "project: shop\n",
+        "project: shop\nproject: again\n",
+        'spec.yaml:2:1: invalid YAML: while constructing a mapping found duplicate key "project" '
+        'with value "again" (original value: "shop")',
+    ),
+    (
+        "services:",
+        "\tservices:",
+        "spec.yaml:5:1: invalid YAML: while scanning for the next token found character '\\t' that "
+        "cannot start any token",
+    ),
+    (
+        "proxy:\n  image: nginx\n",
+        "proxy:\n  image: nginx\n  base: x.conf\n  locations: [{path: /, upstream: web}]\n",
+        "spec.yaml:13:3: proxy.locations: locations apply to the built-in template only, not to base",
+    ),
+]
+
+
+def test_the_good_spec_is_valid() -> None:
+    assert load_spec(GOOD, filename="spec.yaml").project == "shop"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"), CASES, ids=[c[2].split(": ")[1] for c in CASES]
+)
+def test_bad_spec_message(old: str, new: str, expected: str) -> None:
+    assert old in GOOD
+    with pytest.raises(SpecError) as info:
+        load_spec(GOOD.replace(old, new, 1), filename="spec.yaml")
+    assert [p.render() for p in info.value.problems] == [expected]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = GOOD.replace("port_base: 5000", "port_base: 4000").replace(
+        "{service: web}", "{service: x}"
+    )
+    with pytest.raises(SpecError) as info:
+        load_spec(text, filename="spec.yaml")
+    assert len(info.value.problems) == 2
+
+
+def test_cli_reports_problems_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(
+        GOOD.replace("port: 8080", "port: 70000").replace("image: nginx", "imag: nginx")
+    )
+    result = run_cli("-f", "spec.yaml", "validate", cwd=tmp_path)
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        "spec.yaml:8:5: services.web.port: must be between 1 and 65535 (got 70000)",
+        "spec.yaml:10:1: proxy.image: required key is missing",
+        "spec.yaml:11:3: proxy.imag: unknown key; did you mean 'image'?",
+        "error: the spec is invalid (3 problems)",
+    ]
+    assert not list(tmp_path.glob("generated"))
+
+
+def test_compile_of_an_invalid_spec_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(GOOD.replace("port: 8080", "port: 0"))
+    result = run_cli("-f", "spec.yaml", "compile", cwd=tmp_path)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert not (tmp_path / "generated").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text("project: [")
+    assert "Traceback" in run_cli("--debug", "-f", "spec.yaml", "validate", cwd=tmp_path).err
+
+
+def test_schema_is_valid_json_schema() -> None:
+    result = run_cli("schema")
+    assert result.code == 0
+    schema = json.loads(result.out)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert {"project", "services", "proxy"} <= set(schema["required"])
+    assert "Service" in schema["$defs"]
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.code == 0 and result.out.startswith("specctl ")
+
+
+def test_validate_both_configs() -> None:
+    for spec in ("config/spec.yaml", "config/demo.yaml"):
+        result = run_cli("-f", spec, "validate")
+        assert result.code == 0, result.err
+        assert textwrap.dedent(result.out).endswith("\n")
