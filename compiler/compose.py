@@ -7,6 +7,7 @@ import posixpath
 from typing import Any
 
 from ruamel.yaml import YAML
+from specctl.compiler.expand import port_mapping, view_json
 from specctl.schemas.desired import Desired, DesiredMount, DesiredService
 
 LABEL = "specctl"
@@ -22,10 +23,6 @@ def host_path(root_ref: str, path: str) -> str:
     if path.startswith("/"):
         return path
     return posixpath.normpath(posixpath.join(root_ref, path))
-
-
-def port_mapping(published: int, target: int) -> dict[str, Any]:
-    return {"target": target, "published": str(published), "protocol": "tcp"}
 
 
 def _escape(value: str) -> str:
@@ -48,7 +45,7 @@ def _mount(mount: DesiredMount, root_ref: str) -> dict[str, Any]:
 
 
 def compose_service(
-    svc: DesiredService, *, root_ref: str, spec_hash: str, local: set[str], on_edge: bool = True
+    svc: DesiredService, *, root_ref: str, local: set[str], on_edge: bool = True
 ) -> dict[str, Any]:
     """One Compose service. depends_on keeps only services of the same file (`local`): Compose
     cannot wait on another project's service, so apply starts shared services first."""
@@ -91,7 +88,7 @@ def compose_service(
             resources["reservations"] = {"memory": svc.resources["memory_reservation"]}
         out["deploy"] = {"resources": resources}
     out["restart"] = svc.restart
-    out["labels"] = labels(svc, spec_hash=spec_hash)
+    out["labels"] = labels(svc)
     if on_edge:
         edge = {"aliases": list(svc.aliases)}
         # A colour's own network first, so `redis` means this colour's redis, not the other's.
@@ -101,13 +98,13 @@ def compose_service(
     return _merge(out, svc.compose)
 
 
-def labels(svc: DesiredService, *, spec_hash: str) -> dict[str, str]:
+def labels(svc: DesiredService) -> dict[str, str]:
     out = {
         f"{LABEL}.project": svc.project.rsplit("-", 1)[0],
         f"{LABEL}.service": svc.name,
         f"{LABEL}.scope": svc.scope,
         f"{LABEL}.config-hash": svc.config_hash,
-        f"{LABEL}.spec-hash": spec_hash[:16],
+        f"{LABEL}.config": _escape(view_json(svc.view)),
     }
     if svc.color is not None:
         out[f"{LABEL}.color"] = svc.color
@@ -140,7 +137,6 @@ def render_color_compose(desired: Desired, *, root_ref: str, header: str) -> str
         svc.name: compose_service(
             svc,
             root_ref=root_ref,
-            spec_hash=desired.spec_hash,
             local=local,
             on_edge=svc.name in edge,
         )
@@ -160,9 +156,7 @@ def render_color_compose(desired: Desired, *, root_ref: str, header: str) -> str
 def render_shared_compose(desired: Desired, *, root_ref: str, header: str) -> str:
     members = [*desired.shared, desired.proxy]
     services = {
-        svc.name: compose_service(
-            svc, root_ref=root_ref, spec_hash=desired.spec_hash, local={s.name for s in members}
-        )
+        svc.name: compose_service(svc, root_ref=root_ref, local={s.name for s in members})
         for svc in members
     }
     doc: dict[str, Any] = {

@@ -7,7 +7,6 @@ import json
 import shlex
 from typing import Any
 
-from specctl.compiler.compose import port_mapping
 from specctl.compiler.validate import expand_path
 from specctl.schemas.desired import (
     Desired,
@@ -22,6 +21,10 @@ from specctl.schemas.units import compose_duration
 PROXY = "proxy"
 NGINX_CONFIG_DIR = "/etc/nginx/specctl"
 NGINX_CONFIG = f"{NGINX_CONFIG_DIR}/nginx.conf"
+
+
+def port_mapping(published: int, target: int) -> dict[str, Any]:
+    return {"target": target, "published": str(published), "protocol": "tcp"}
 
 
 def spec_hash(spec: Spec, *extra: str) -> str:
@@ -168,7 +171,7 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         "compose": svc.compose,
         "aliases": [f"{color}-{name}"] if color else [name],
     }
-    return DesiredService(**fields, config_hash=_hash(fields))
+    return _finish(fields)
 
 
 def _env_text(value: object) -> str:
@@ -177,14 +180,38 @@ def _env_text(value: object) -> str:
     return str(value)
 
 
-def _hash(fields: dict[str, Any]) -> str:
-    stable = {k: v for k, v in fields.items() if k not in {"address"}}
-    text = json.dumps(stable, sort_keys=True, default=_jsonable)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+# Fields that never force a recreate: identity, and what only specctl itself reads.
+IDENTITY = (
+    "name",
+    "address",
+    "scope",
+    "color",
+    "project",
+    "aliases",
+    "health_url_path",
+    "required_env",
+)
+
+
+def view_of(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose change means the container must be recreated, as plain JSON values."""
+    view = {k: v for k, v in fields.items() if k not in IDENTITY}
+    plain: dict[str, Any] = json.loads(json.dumps(view, sort_keys=True, default=_jsonable))
+    return plain
+
+
+def view_json(view: dict[str, Any]) -> str:
+    return json.dumps(view, sort_keys=True, separators=(",", ":"))
+
+
+def _finish(fields: dict[str, Any]) -> DesiredService:
+    view = view_of(fields)
+    digest = hashlib.sha256(view_json(view).encode()).hexdigest()[:16]
+    return DesiredService(**fields, view=view, config_hash=digest)
 
 
 def _jsonable(value: object) -> object:
-    if hasattr(value, "model_dump"):
+    if isinstance(value, DesiredMount):
         return value.model_dump()
     raise TypeError(type(value))
 
@@ -229,7 +256,7 @@ def _proxy(spec: Spec) -> DesiredService:
         },
         "aliases": [PROXY],
     }
-    return DesiredService(**fields, config_hash=_hash(fields))
+    return _finish(fields)
 
 
 def _upstreams(spec: Spec, color: str) -> list[DesiredUpstream]:

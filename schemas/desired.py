@@ -43,6 +43,7 @@ class DesiredService(Frozen):
     restart: str
     compose: dict[str, Any]
     aliases: list[str]
+    view: dict[str, Any]  # what decides a recreate, stored on the container as a label
     config_hash: str
 
 

@@ -209,6 +209,7 @@ docker info >/dev/null 2>&1 || die "docker engine not reachable; run testbed/eng
 mkdir -p "$CACHE_DIR"
 exec 9>"$CACHE_DIR/lock"
 flock 9
+rm -f "$CACHE_DIR"/base-*.tar.tmp   # leftovers of an interrupted run
 
 ensure_base
 ensure_image nginx 1.22

@@ -12,6 +12,9 @@ Environment:
   UPLOAD_DIR       where POST /upload stores files (default /data/uploads)
   APP_SHUTDOWN_TIMEOUT  max seconds to wait for in-flight requests on SIGTERM (default 5)
   APP_ACCESS_LOG   0 -> no access log lines (default 1; bodies are never logged)
+
+Endpoints: GET / /health /version /api/* /slow?seconds=N /ws (WebSocket echo);
+POST /upload (multipart field "file") /predict /control/fail-health /control/recover /control/crash.
 """
 import asyncio
 import json
@@ -169,9 +172,24 @@ async def websocket(request):
                 await ws.send_bytes(msg.data)
             elif msg.type == WSMsgType.ERROR:
                 break
+        if not ws.closed:
+            # 1001 "going away" when the server is shutting down (lets clients reconnect elsewhere).
+            draining = request.app["state"]["draining"]
+            await ws.close(code=WSCloseCode.GOING_AWAY if draining else WSCloseCode.OK,
+                           message=b"server shutdown" if draining else b"")
     finally:
         sockets.discard(ws)
     return ws
+
+
+async def slow(request):
+    """GET /slow?seconds=N: answer after N seconds (max 60), to test draining of in-flight requests."""
+    try:
+        seconds = min(max(float(request.query.get("seconds", "1")), 0.0), 60.0)
+    except ValueError:
+        return json_response({"error": "seconds must be a number"}, status=400)
+    await asyncio.sleep(seconds)
+    return json_response({"slept": seconds, **identity()})
 
 
 async def control_fail_health(request):
@@ -211,6 +229,7 @@ def make_app():
     r.add_post("/upload", upload)
     r.add_post("/predict", predict)
     r.add_get("/ws", websocket)
+    r.add_get("/slow", slow)
     r.add_post("/control/fail-health", control_fail_health)
     r.add_post("/control/recover", control_recover)
     r.add_post("/control/crash", control_crash)

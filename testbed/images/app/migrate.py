@@ -50,8 +50,8 @@ def main():
             break
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            if time.monotonic() >= deadline:
-                print(f"migrate: ERROR: could not connect to {where} within {timeout:g}s: {reason}",
+            if time.monotonic() >= deadline or "password authentication failed" in reason:
+                print(f"migrate: ERROR: could not connect to {where} (gave up after {attempt} attempt(s)): {reason}",
                       file=sys.stderr, flush=True)
                 return 1
             print(f"migrate: waiting for {where} (attempt {attempt}): {reason}", file=sys.stderr, flush=True)

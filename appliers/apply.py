@@ -1,0 +1,412 @@
+"""`specctl apply` and `specctl rollback`: the blue/green procedure with automatic rollback
+(side effects: containers, nginx, files, logs)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specctl.appliers import compose, nginx
+from specctl.appliers.engine import api
+from specctl.appliers.health import wait_healthy
+from specctl.appliers.lock import project_lock
+from specctl.appliers.planning import Planned, check_saved_plan, load_saved_plan, make_plan
+from specctl.appliers.project import Project
+from specctl.appliers.record import Recorder, StepResult, append_audit, who
+from specctl.appliers.steps import (
+    backup_step,
+    migrate_step,
+    permissions_step,
+    pre_checks_step,
+    verify_step,
+)
+from specctl.compiler.show import NO_CHANGES, render_text
+from specctl.schemas.desired import Desired
+from specctl.schemas.errors import ApplyError, SpecctlError
+from specctl.schemas.plan import Action
+from specctl.schemas.units import seconds
+
+
+@dataclass
+class Options:
+    target: str | None = None
+    yes: bool = False
+    force: bool = False
+    skip_backup: bool = False
+    plan_file: Path | None = None
+    confirm: Callable[[str], bool] | None = None
+
+
+@dataclass
+class Run:
+    """The state of one apply, so a failure knows what to undo."""
+
+    project: Project
+    rec: Recorder
+    opts: Options
+    desired: Desired
+    previous: str | None  # the colour serving before this apply
+    deployed: bool = False
+    switched: bool = False
+    backup_id: str | None = None
+    forced: list[str] = field(default_factory=list)
+
+    def timed(self, name: str, action: Callable[[], str | None]) -> str | None:
+        start = time.monotonic()
+        try:
+            detail = action()
+        except SpecctlError as exc:
+            self.rec.step(
+                StepResult(name, "failed", time.monotonic() - start, exc.message.splitlines()[0])
+            )
+            raise
+        self.rec.step(StepResult(name, "ok", time.monotonic() - start, detail or ""))
+        return detail
+
+
+def apply(project: Project, opts: Options, *, out: Any) -> int:
+    rec = Recorder(project, "deployment", out=out)
+    record: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:12],
+        "kind": "apply",
+        "started": time.time(),
+        **who(),
+    }
+    try:
+        with project_lock(_lock_path(project), command="specctl apply", warn=rec.line):
+            return _apply_locked(project, opts, rec, record)
+    except SpecctlError as exc:
+        record.update(result="failed", error=exc.message)
+        raise
+    finally:
+        record.setdefault("result", "ok")
+        record["finished"] = time.time()
+        record["seconds"] = round(record["finished"] - record["started"], 2)
+        record["steps"] = [s.__dict__ for s in rec.steps]
+        record["log"] = str(rec.log_path)
+        if record.get("plan") is not None or record["result"] != "ok":
+            append_audit(project, record)
+        rec.close()
+
+
+def _lock_path(project: Project) -> Path:
+    return project.path(project.spec.state_dir) / "lock"
+
+
+def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[str, Any]) -> int:
+    start = time.monotonic()
+    planned = make_plan(project, opts.target)
+    if opts.plan_file is not None:
+        check_saved_plan(load_saved_plan(opts.plan_file), project, planned)
+    plan = planned.plan
+    rec.step(
+        StepResult(
+            "detect",
+            "ok",
+            time.monotonic() - start,
+            f"active {plan.active or 'none'} ({planned.active.detail}); target {plan.target}",
+        )
+    )
+    record.update(
+        target=plan.target, previous=plan.active, spec_hash=plan.spec_hash, plan=plan.document()
+    )
+    if plan.empty:
+        rec.line(NO_CHANGES + " Nothing to do.")
+        record.update(result="noop")
+        return 0
+    _refuse_live_recreate(planned, opts)
+    out = rec.out
+    out.write(render_text(plan, color=out.isatty()))
+    if not opts.yes:
+        ask = opts.confirm
+        if ask is None or not ask(f"Apply this plan to {plan.target}?"):
+            raise SpecctlError(
+                "apply cancelled; nothing was changed", hint="pass --yes to skip the question"
+            )
+    run = Run(project=project, rec=rec, opts=opts, desired=planned.desired, previous=plan.active)
+    if opts.force:
+        run.forced.append("--force")
+    try:
+        _steps(run, planned)
+    except SpecctlError as exc:
+        undone = _roll_back(run)
+        record.update(
+            result="failed",
+            error=exc.message,
+            rolled_back=undone,
+            backup_id=run.backup_id,
+            forced=run.forced,
+        )
+        raise ApplyError(
+            f"apply to {plan.target} failed: {exc.message}\nrolled back: {undone}",
+            hint=exc.hint or "specctl status shows what serves now; specctl history lists this run",
+        ) from None
+    record.update(
+        result="ok", backup_id=run.backup_id, forced=run.forced, final={"active": plan.target}
+    )
+    rec.line(f"done: {plan.target} is live ({time.monotonic() - start:.1f}s)")
+    return 0
+
+
+def _refuse_live_recreate(planned: Planned, opts: Options) -> None:
+    plan = planned.plan
+    if plan.active != plan.target or opts.force:
+        return
+    risky = [
+        c.address for c in plan.of_kind("service") if c.action in (Action.REPLACE, Action.DELETE)
+    ]
+    if risky:
+        raise SpecctlError(
+            f"{plan.target} serves traffic now; recreating {', '.join(risky)} in place would drop "
+            "requests",
+            hint=f"deploy to the other colour: specctl apply --target "
+            f"{'green' if plan.target == 'blue' else 'blue'} (or --force to do it anyway)",
+        )
+
+
+def _steps(run: Run, planned: Planned) -> None:
+    project, desired, spec = run.project, run.desired, run.project.spec
+    run.timed("pre-checks", lambda: pre_checks_step(project, desired, run))
+    run.timed("permissions", lambda: permissions_step(project, desired))
+    if spec.backups.enabled:
+        if run.opts.skip_backup:
+            run.rec.step(StepResult("backup", "skipped", 0.0, "--skip-backup (recorded)"))
+            run.forced.append("--skip-backup")
+        else:
+            run.backup_id = run.timed("backup", lambda: backup_step(project, desired, run))
+    run.deployed = True
+    run.timed("deploy", lambda: _deploy(run, planned))
+    run.timed("health", lambda: _health(run))
+    if spec.hooks.migrate is not None:
+        run.timed("migrate", lambda: migrate_step(project, desired, run))
+    run.timed("verify-direct", lambda: verify_step(project, desired, through_proxy=False))
+    run.timed("switch", lambda: _switch(run, planned))
+    run.timed("verify-proxy", lambda: verify_step(project, desired, through_proxy=True))
+    run.timed("retire", lambda: _retire(run))
+
+
+def _deploy(run: Run, planned: Planned) -> str:
+    project, desired = run.project, run.desired
+    shared = [s.name for s in desired.shared]
+    if shared:
+        compose.up(
+            compose.client(project, desired, "shared"),
+            shared,
+            what="deploy shared services",
+            recreate=False,
+        )
+    docker = compose.client(project, desired, desired.color)
+    deleted = [
+        c.address.rsplit(".", 1)[-1]
+        for c in planned.plan.of_kind("service")
+        if c.action is Action.DELETE
+    ]
+    compose.remove_services(docker, deleted, what=f"remove {desired.color} services")
+    compose.up(docker, None, what=f"deploy {desired.color}")
+    changed = [
+        c for c in planned.plan.of_kind("service", "shared") if c.action is not Action.DELETE
+    ]
+    return f"{desired.color_project}: {len(desired.services)} services up, {len(changed)} changed"
+
+
+def _health(run: Run) -> str:
+    desired, spec = run.desired, run.project.spec
+    shared_waited = [s for s in desired.shared if s.healthcheck is not None]
+    if shared_waited:
+        wait_healthy(
+            spec.project,
+            desired.shared_project,
+            shared_waited,
+            deploy=spec.deploy,
+            progress=run.rec.line,
+        )
+    wait_healthy(
+        spec.project,
+        desired.color_project,
+        desired.services,
+        deploy=spec.deploy,
+        progress=run.rec.line,
+    )
+    return f"{len(desired.services) + len(shared_waited)} services healthy"
+
+
+def switch_to(
+    project: Project, desired: Desired, *, progress: Callable[[str], None]
+) -> dict[str, float]:
+    """Validate the colour's config inside the running nginx, install it, reload, prove it.
+    When nginx is not running yet, install the config and start it."""
+    text = project.nginx_file(desired.color).read_text(encoding="utf-8")
+    nginx.stage(project, text)
+    proxy = _proxy_id_for(desired)
+    if proxy is not None:
+        nginx.validate_staged(proxy)
+        nginx.install_staged(project)
+        nginx.reload(proxy)
+    else:
+        nginx.install_staged(project)
+        progress("starting proxy.nginx")
+        compose.up(
+            compose.client(project, desired, "shared"),
+            [desired.proxy.name],
+            what="start proxy.nginx",
+        )
+    return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))
+
+
+def _proxy_id_for(desired: Desired) -> str | None:
+    rows = api().containers(
+        filters={
+            "label": [
+                f"com.docker.compose.project={desired.shared_project}",
+                f"com.docker.compose.service={desired.proxy.name}",
+            ],
+            "status": "running",
+        }
+    )
+    return rows[0]["Id"] if rows else None
+
+
+def _switch(run: Run, planned: Planned) -> str:
+    if not planned.plan.of_kind("upstream") and planned.live.nginx.running:
+        return f"traffic already on {run.desired.color}"
+    run.switched = True
+    proven = switch_to(run.project, run.desired, progress=run.rec.line)
+    slowest = max(proven.values()) if proven else 0.0
+    return f"traffic on {run.desired.color}, proven in {slowest:.2f}s"
+
+
+def _retire(run: Run) -> str:
+    project, spec = run.project, run.project.spec
+    old = run.previous
+    if old is None or old == run.desired.color:
+        return "nothing to retire"
+    drain = seconds(spec.deploy.drain)
+    if spec.deploy.retire == "keep":
+        return f"{old} kept running for instant rollback"
+    time.sleep(drain)
+    old_desired = project.desired(old)
+    compose.stop(compose.client(project, old_desired, old), None, what=f"stop {old}")
+    return f"{old} stopped after {drain:.0f}s drain (containers and data kept)"
+
+
+def _roll_back(run: Run) -> str:
+    """Put traffic back where it was and stop the half-deployed target. Deletes nothing."""
+    project, desired = run.project, run.desired
+    notes: list[str] = []
+    if run.switched:
+        if run.previous and run.previous != desired.color:
+            try:
+                switch_to(project, project.desired(run.previous), progress=run.rec.line)
+                notes.append(f"traffic back on {run.previous}")
+            except SpecctlError as exc:
+                notes.append(f"could NOT switch back to {run.previous}: {exc.message}")
+        else:
+            notes.append("no previous colour to switch back to")
+    else:
+        notes.append(f"traffic stayed on {run.previous or 'nothing'}")
+    if run.deployed and desired.color != run.previous:
+        try:
+            compose.stop(
+                compose.client(project, desired, desired.color), None, what=f"stop {desired.color}"
+            )
+            notes.append(f"{desired.color} stopped")
+        except SpecctlError as exc:
+            notes.append(f"could not stop {desired.color}: {exc.message}")
+    for note in notes:
+        run.rec.line(f"rollback: {note}")
+    return "; ".join(notes)
+
+
+def rollback(project: Project, *, out: Any) -> int:
+    """Switch traffic back to the other colour: instantly when it is warm, else start it first."""
+    rec = Recorder(project, "rollback", out=out)
+    record: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:12],
+        "kind": "rollback",
+        "started": time.time(),
+        **who(),
+    }
+    try:
+        with project_lock(_lock_path(project), command="specctl rollback", warn=rec.line):
+            return _rollback_locked(project, rec, record)
+    except SpecctlError as exc:
+        record.update(result="failed", error=exc.message)
+        raise
+    finally:
+        record.setdefault("result", "ok")
+        record["finished"] = time.time()
+        record["seconds"] = round(record["finished"] - record["started"], 2)
+        record["steps"] = [s.__dict__ for s in rec.steps]
+        record["log"] = str(rec.log_path)
+        append_audit(project, record)
+        rec.close()
+
+
+def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) -> int:
+    from specctl.appliers.observe import observe
+    from specctl.compiler.active import detect_active
+
+    start = time.monotonic()
+    probe = project.desired("blue")
+    live = observe(project, probe)
+    active = detect_active(probe, live)
+    if active.color is None:
+        raise SpecctlError(f"nothing to roll back: {active.detail}")
+    target = "green" if active.color == "blue" else "blue"
+    desired = project.desired(target)
+    existing = [c for c in live.of_project(desired.color_project)]
+    if not existing:
+        raise SpecctlError(f"cannot roll back to {target}: it was never deployed on this host")
+    record.update(target=target, previous=active.color)
+    rec.step(
+        StepResult(
+            "detect",
+            "ok",
+            time.monotonic() - start,
+            f"active {active.color}; rolling back to {target}",
+        )
+    )
+    stopped = sorted(c.service for c in existing if not c.running and c.service)
+    if stopped:
+
+        def start_it() -> str:
+            docker = compose.client(project, desired, target)
+            compose.start(docker, stopped, what=f"start {target}")
+            return f"started {', '.join(stopped)}"
+
+        _timed(rec, "start", start_it)
+
+    def health() -> str:
+        wait_healthy(
+            project.spec.project,
+            desired.color_project,
+            desired.services,
+            deploy=project.spec.deploy,
+            progress=rec.line,
+        )
+        return f"{len(desired.services)} services healthy"
+
+    _timed(rec, "health", health)
+
+    def do_switch() -> str:
+        proven = switch_to(project, desired, progress=rec.line)
+        return f"traffic on {target}, proven in {max(proven.values()):.2f}s"
+
+    _timed(rec, "switch", do_switch)
+    record.update(final={"active": target})
+    rec.line(f"done: rolled back to {target} ({time.monotonic() - start:.2f}s)")
+    return 0
+
+
+def _timed(rec: Recorder, name: str, action: Callable[[], str]) -> None:
+    start = time.monotonic()
+    try:
+        detail = action()
+    except SpecctlError as exc:
+        rec.step(StepResult(name, "failed", time.monotonic() - start, exc.message.splitlines()[0]))
+        raise
+    rec.step(StepResult(name, "ok", time.monotonic() - start, detail))

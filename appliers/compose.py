@@ -1,0 +1,128 @@
+"""Compose operations through python-on-whales (side effects: containers change)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
+from specctl.appliers.envfiles import env_prints
+from specctl.appliers.project import Project
+from specctl.compiler.compose import dump_yaml
+from specctl.schemas.desired import Desired
+from specctl.schemas.errors import ApplyError
+
+
+def runtime_dir(project: Project) -> Path:
+    return project.path(project.spec.state_dir) / "runtime"
+
+
+def env_label_override(project: Project, desired: Desired, which: str) -> Path:
+    """A small override file that labels each container with fingerprints of its env-file
+    values, so a later plan sees a changed secret without ever reading the container's env."""
+    prints = env_prints(project, desired)
+    members = desired.services if which == desired.color else [*desired.shared]
+    services: dict[str, Any] = {}
+    for svc in members:
+        labels = {f"specctl.env.{k}": v for k, v in prints.get(svc.name, {}).items()}
+        if labels:
+            services[svc.name] = {"labels": labels}
+    path = runtime_dir(project) / f"env-labels.{which}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# Written by specctl apply: env-file fingerprints (never values).\n"
+    text += dump_yaml({"services": services}) if services else "services: {}\n"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def client(project: Project, desired: Desired, which: str) -> DockerClient:
+    """`which` is a colour or 'shared'."""
+    files: list[str | Path] = [project.compose_file(which)]
+    if which != "shared" or desired.shared:
+        files.append(env_label_override(project, desired, which))
+    name = desired.color_project if which != "shared" else desired.shared_project
+    return DockerClient(compose_files=files, compose_project_name=name)
+
+
+def _fail(what: str, exc: DockerException) -> ApplyError:
+    stderr = (exc.stderr or "").strip().splitlines()[-8:]
+    detail = "\n  ".join(stderr) if stderr else str(exc)
+    return ApplyError(
+        f"{what}: `{' '.join(exc.docker_command)}` exited {exc.return_code}\n  {detail}"
+    )
+
+
+def up(
+    docker: DockerClient, services: list[str] | None, *, what: str, recreate: bool = True
+) -> None:
+    if services == []:
+        return
+    try:
+        docker.compose.up(
+            services=services,
+            detach=True,
+            recreate=recreate,
+            quiet=True,
+            remove_orphans=False,
+            color=False,
+            pull="never",
+        )
+    except DockerException as exc:
+        raise _fail(what, exc) from None
+
+
+def stop(docker: DockerClient, services: list[str] | None, *, what: str, timeout: int = 30) -> None:
+    try:
+        docker.compose.stop(services=services, timeout=timeout)
+    except DockerException as exc:
+        raise _fail(what, exc) from None
+
+
+def start(docker: DockerClient, services: list[str], *, what: str) -> None:
+    """Start existing containers as they are (no recreate): a rollback returns to what ran."""
+    try:
+        docker.compose.start(services=services)
+    except DockerException as exc:
+        raise _fail(what, exc) from None
+
+
+def remove_services(docker: DockerClient, services: list[str], *, what: str) -> None:
+    """Stop and remove containers of services no longer in the spec (volumes are kept)."""
+    if not services:
+        return
+    try:
+        docker.compose.rm(services=services, stop=True, volumes=False)
+    except DockerException as exc:
+        raise _fail(what, exc) from None
+
+
+def run_once(
+    docker: DockerClient, service: str, command: list[str], *, name: str, timeout: float, what: str
+) -> str:
+    """`compose run --rm --no-deps` with a deadline; the container is killed when it passes."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["out"] = docker.compose.run(
+                service, command, remove=True, dependencies=False, tty=False, name=name
+            )
+        except DockerException as exc:
+            result["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        with contextlib.suppress(DockerException):
+            docker.container.kill(name)
+        worker.join(10)
+        raise ApplyError(f"{what}: did not finish within {timeout:.0f}s; stopped it")
+    if "error" in result:
+        raise _fail(what, result["error"])
+    return str(result.get("out") or "")

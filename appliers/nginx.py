@@ -1,0 +1,118 @@
+"""Install, validate, reload and prove an nginx config inside the running proxy (side effects:
+files in the live config folder, `docker exec`, HTTP requests through nginx)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+from docker.errors import DockerException
+from specctl.appliers.engine import api
+from specctl.appliers.observe import live_config_path
+from specctl.appliers.project import Project
+from specctl.compiler.expand import NGINX_CONFIG, NGINX_CONFIG_DIR
+from specctl.schemas.desired import Desired
+from specctl.schemas.errors import ApplyError
+
+NEXT = "nginx.conf.next"
+PREVIOUS = "nginx.conf.previous"
+
+
+def nginx_test_argv(config: str) -> list[str]:
+    return ["nginx", "-t", "-q", "-c", config]
+
+
+def nginx_reload_argv() -> list[str]:
+    return ["nginx", "-c", NGINX_CONFIG, "-s", "reload"]
+
+
+def exec_in(container_id: str, argv: list[str]) -> tuple[int, str]:
+    try:
+        created = api().exec_create(container_id, argv, stdout=True, stderr=True)
+        output = api().exec_start(created["Id"])
+        code = api().exec_inspect(created["Id"]).get("ExitCode")
+    except DockerException as exc:
+        return 1, str(exc).splitlines()[0][:300]
+    text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
+    return int(code if code is not None else 1), text.strip()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+def stage(project: Project, text: str) -> Path:
+    folder = live_config_path(project).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / NEXT
+    _write_atomic(path, text)
+    return path
+
+
+def validate_staged(container_id: str) -> None:
+    code, output = exec_in(container_id, nginx_test_argv(f"{NGINX_CONFIG_DIR}/{NEXT}"))
+    if code != 0:
+        raise ApplyError(
+            f"proxy.nginx: the new config was rejected by `nginx -t` (exit {code}): {output}",
+            hint="the live config was not touched; fix the spec or the base config",
+        )
+
+
+def install_staged(project: Project) -> None:
+    """Keep the current config as .previous, then move the staged one into place atomically."""
+    live = live_config_path(project)
+    staged = live.parent / NEXT
+    if live.exists():
+        _write_atomic(live.parent / PREVIOUS, live.read_text(encoding="utf-8"))
+    staged.replace(live)
+
+
+def reload(container_id: str) -> None:
+    code, output = exec_in(container_id, nginx_reload_argv())
+    if code != 0:
+        raise ApplyError(f"proxy.nginx: reload failed (exit {code}): {output}")
+
+
+def public_url(project: Project) -> str:
+    ports = project.spec.proxy.ports
+    http = next((p for p in ports if p.container == 80), ports[0])
+    return f"http://127.0.0.1:{http.host}"
+
+
+def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, float]:
+    """Each upstream's probe path, requested through nginx, must answer from `desired.color`.
+    Returns, per upstream, the seconds until the first such answer."""
+    header = project.spec.proxy.color_header
+    base = public_url(project)
+    start = time.monotonic()
+    proven: dict[str, float] = {}
+    last: dict[str, str] = {}
+    while True:
+        for upstream in desired.upstreams:
+            if upstream.name in proven:
+                continue
+            try:
+                response = httpx.get(base + upstream.probe, timeout=2.0)
+                color = response.headers.get(header, "")
+                last[upstream.name] = f"HTTP {response.status_code}, {header}: {color or '(none)'}"
+                if color == desired.color and response.status_code < 500:
+                    proven[upstream.name] = time.monotonic() - start
+            except httpx.HTTPError as exc:
+                last[upstream.name] = f"{type(exc).__name__}"
+        if len(proven) == len(desired.upstreams):
+            return proven
+        if time.monotonic() - start > timeout:
+            missing = [u for u in desired.upstreams if u.name not in proven]
+            details = "; ".join(f"{u.address} {u.probe}: {last.get(u.name)}" for u in missing)
+            raise ApplyError(
+                f"switch not proven within {timeout:.0f}s: requests through {base} did not reach "
+                f"{desired.color} ({details})",
+                hint=f"the app must name its colour in the {header} response header",
+            )
+        time.sleep(0.1)

@@ -1,0 +1,216 @@
+"""Read the live world into a Live value (side effects: Docker API, files on disk)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import crossplane
+from docker.errors import DockerException
+from specctl.appliers.engine import api
+from specctl.appliers.project import Project
+from specctl.schemas.desired import Desired, DesiredPath
+from specctl.schemas.errors import ObserveError
+from specctl.schemas.live import Live, LiveContainer, LiveFile, LiveMount, LiveNginx, LivePath
+from specctl.schemas.units import seconds
+
+_HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
+
+
+def observe(project: Project, desired: Desired, *, now: float | None = None) -> Live:
+    client = api()
+    before = client.calls
+    containers = observe_containers(project.spec.project)
+    nginx = observe_nginx(project, desired, containers)
+    return Live(
+        project=project.spec.project,
+        containers=containers,
+        nginx=nginx,
+        paths=observe_paths(project, desired, now=now),
+        api_calls=client.calls - before,
+    )
+
+
+def observe_paths(
+    project: Project, desired: Desired, *, now: float | None = None
+) -> list[LivePath]:
+    at = time.time() if now is None else now
+    return [observe_path(project, p, now=at) for p in desired.paths]
+
+
+def observe_containers(project_name: str) -> list[LiveContainer]:
+    """All containers of the project's compose projects, in one API call."""
+    try:
+        rows = api().containers(all=True, filters={"label": f"specctl.project={project_name}"})
+    except DockerException as exc:
+        raise ObserveError(
+            f"docker: cannot list containers ({str(exc).splitlines()[0][:200]})",
+            hint="is the Docker engine running? `docker info` says",
+        ) from None
+    return sorted((_container(row) for row in rows), key=lambda c: (c.project or "", c.name or ""))
+
+
+def _container(row: dict[str, Any]) -> LiveContainer:
+    labels = row.get("Labels") or {}
+    status = row.get("Status") or ""
+    match = _HEALTH.search(status)
+    health = None
+    if match:
+        health = "starting" if match.group(1) == "health: starting" else match.group(1)
+    names = row.get("Names") or []
+    ports = sorted(
+        {
+            f"{p['PublicPort']}->{p['PrivatePort']}/{p.get('Type', 'tcp')}"
+            for p in row.get("Ports") or []
+            if p.get("PublicPort")
+        }
+    )
+    mounts = [
+        LiveMount(
+            source=m.get("Source") or m.get("Name"),
+            target=m.get("Destination"),
+            kind=m.get("Type"),
+            read_only=not m.get("RW", True),
+        )
+        for m in row.get("Mounts") or []
+    ]
+    return LiveContainer(
+        id=row["Id"],
+        name=names[0].lstrip("/") if names else None,
+        project=labels.get("com.docker.compose.project"),
+        service=labels.get("com.docker.compose.service"),
+        color=labels.get("specctl.color"),
+        image=row.get("Image"),
+        image_id=row.get("ImageID"),
+        command=row.get("Command"),
+        state=row.get("State"),
+        status=status or None,
+        health=health,
+        created=row.get("Created"),
+        ports=ports,
+        mounts=mounts,
+        labels=labels,
+    )
+
+
+def live_config_path(project: Project) -> Path:
+    return project.path(project.spec.state_dir) / "nginx" / "nginx.conf"
+
+
+def observe_nginx(project: Project, desired: Desired, containers: list[LiveContainer]) -> LiveNginx:
+    proxy = next(
+        (
+            c
+            for c in containers
+            if c.project == desired.shared_project and c.service == desired.proxy.name
+        ),
+        None,
+    )
+    path = live_config_path(project)
+    fields: dict[str, Any] = {
+        "running": bool(proxy and proxy.running),
+        "container_id": proxy.id if proxy else None,
+        "config_path": str(path),
+    }
+    if not path.is_file():
+        return LiveNginx(**fields)
+    data = path.read_bytes()
+    fields.update(config_present=True, config_sha256=hashlib.sha256(data).hexdigest())
+    managed = {u.name for u in desired.upstreams}
+    payload = crossplane.parse(str(path), single=True, catch_errors=True, comments=False)
+    errors = [e for cfg in payload.get("config", []) for e in cfg.get("errors", [])]
+    if payload.get("status") != "ok" and errors:
+        first = errors[0]
+        fields["parse_error"] = f"{path}:{first.get('line')}: {first.get('error')}"
+    upstreams: dict[str, list[str]] = {}
+    for cfg in payload.get("config", []):
+        _collect_upstreams(cfg.get("parsed", []), managed, upstreams)
+    fields["upstreams"] = upstreams
+    return LiveNginx(**fields)
+
+
+def _collect_upstreams(
+    block: list[dict[str, Any]], managed: set[str], out: dict[str, list[str]]
+) -> None:
+    for directive in block:
+        name = directive.get("directive")
+        args = directive.get("args", [])
+        if name == "upstream" and args and args[0] in managed:
+            out[args[0]] = [
+                d["args"][0] for d in directive.get("block", []) if d["directive"] == "server"
+            ]
+        elif "block" in directive:
+            _collect_upstreams(directive["block"], managed, out)
+
+
+def observe_path(project: Project, desired: DesiredPath, *, now: float) -> LivePath:
+    path = project.path(desired.path)
+    base: dict[str, Any] = {"address": desired.address, "path": desired.path}
+    files = [
+        _file(path / f["name"], want_hash="sha256" in f, name=f["name"]) for f in desired.files
+    ]
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return LivePath(**base, files=files)
+    except OSError as exc:
+        raise ObserveError(f"{desired.address}: cannot read {path} ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        kind = "directory"
+    elif stat.S_ISREG(st.st_mode):
+        kind = "file"
+    else:
+        kind = "other"
+    missing = [s for s in desired.subdirs if not (path / s).is_dir()]
+    nested = bool(desired.color) and (path / str(desired.color)).is_dir()
+    stale = 0
+    if desired.cleanup is not None and kind == "directory":
+        stale = len(
+            stale_files(path / desired.cleanup["subdir"], desired.cleanup["older_than"], now)
+        )
+    return LivePath(
+        **base,
+        exists=True,
+        kind=kind,
+        uid=st.st_uid,
+        gid=st.st_gid,
+        mode=f"{stat.S_IMODE(st.st_mode):04o}",
+        missing_subdirs=missing,
+        files=files,
+        nested_duplicate=nested,
+        stale_temp_files=stale,
+    )
+
+
+def stale_files(folder: Path, older_than: str, now: float) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    limit = now - seconds(older_than)
+    out = []
+    for entry in os.scandir(folder):
+        if (
+            entry.is_file(follow_symlinks=False)
+            and entry.stat(follow_symlinks=False).st_mtime < limit
+        ):
+            out.append(Path(entry.path))
+    return sorted(out)
+
+
+def _file(path: Path, *, want_hash: bool, name: str) -> LiveFile:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return LiveFile(name=name)
+    digest = None
+    if want_hash:
+        sha = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(chunk)
+        digest = sha.hexdigest()
+    return LiveFile(name=name, exists=True, size=size, sha256=digest)

@@ -1,0 +1,102 @@
+"""Progress lines, the deployment log and the audit trail (side effects: terminal, files)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from specctl.appliers.project import Project
+
+AUDIT_FILE = "audit.jsonl"
+
+
+def log_dir(project: Project) -> Path:
+    return project.path(project.spec.logs.dir)
+
+
+def stamp(now: float) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # ok | failed | skipped | warn
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class Recorder:
+    """Prints one line per step and writes the same lines to logs/deployment/<kind>-<time>.log."""
+
+    project: Project
+    kind: str  # deployment | rollback | pre-deployment | fix-permissions | post-deployment-verify
+    out: TextIO = sys.stdout
+    started: float = field(default_factory=time.time)
+    steps: list[StepResult] = field(default_factory=list)
+    _log: TextIO | None = None
+
+    def __post_init__(self) -> None:
+        folder = log_dir(self.project)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.log_path = folder / f"{self.kind}-{stamp(self.started)}.log"
+        self._log = self.log_path.open("a", encoding="utf-8")
+
+    def line(self, text: str) -> None:
+        elapsed = time.time() - self.started
+        self.out.write(f"[{elapsed:6.1f}s] {text}\n")
+        self.out.flush()
+        if self._log is not None:
+            now = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
+            self._log.write(f"{now} {text}\n")
+            self._log.flush()
+
+    def step(self, result: StepResult) -> None:
+        self.steps.append(result)
+        mark = {"ok": "✓", "failed": "✗", "skipped": "-", "warn": "!"}.get(result.status, "?")
+        detail = f": {result.detail}" if result.detail else ""
+        self.line(f"{mark} {result.name:<14}{detail} ({result.seconds:.1f}s)")
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def who() -> dict[str, Any]:
+    return {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid()}
+
+
+def append_audit(project: Project, record: dict[str, Any]) -> None:
+    """One JSON line per apply or rollback; appended with O_APPEND so writers never interleave."""
+    folder = log_dir(project)
+    folder.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    fd = os.open(folder / AUDIT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def read_audit(project: Project) -> list[dict[str, Any]]:
+    path = log_dir(project) / AUDIT_FILE
+    if not path.is_file():
+        return []
+    out = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue  # a line cut by a crash: skip it, keep the rest
+        if isinstance(doc, dict):
+            out.append(doc)
+    return out

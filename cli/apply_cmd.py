@@ -1,0 +1,83 @@
+"""The apply, rollback and history commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from specctl.appliers.apply import Options, apply, rollback
+from specctl.appliers.record import read_audit
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm(question, default=False)
+
+
+def register(app: typer.Typer, state: Any) -> None:
+    from specctl.cli import project
+
+    @app.command("apply")
+    def apply_cmd(
+        plan_file: Annotated[
+            Path | None, typer.Argument(help="A plan saved with `specctl plan -o FILE`.")
+        ] = None,
+        target: Annotated[str | None, typer.Option("--target", "-t", help="blue or green.")] = None,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Go on despite failed pre-checks (recorded).")
+        ] = False,
+        skip_backup: Annotated[
+            bool, typer.Option("--skip-backup", help="No backup first (recorded).")
+        ] = False,
+        quick_rollback: Annotated[
+            bool, typer.Option("--quick-rollback", help="Same as `specctl rollback`.")
+        ] = False,
+    ) -> None:
+        """Deploy the target colour, verify it, switch traffic, retire the old colour."""
+        if quick_rollback:
+            raise typer.Exit(rollback(project(), out=sys.stdout))
+        opts = Options(
+            target=target,
+            yes=yes,
+            force=force,
+            skip_backup=skip_backup,
+            plan_file=plan_file,
+            confirm=_confirm,
+        )
+        raise typer.Exit(apply(project(), opts, out=sys.stdout))
+
+    @app.command("rollback")
+    def rollback_cmd() -> None:
+        """Switch traffic back to the previous colour (instantly when it is still running)."""
+        raise typer.Exit(rollback(project(), out=sys.stdout))
+
+    @app.command()
+    def history(
+        as_json: Annotated[bool, typer.Option("--json", help="JSON lines as recorded.")] = False,
+        last: Annotated[int, typer.Option("-n", help="How many, newest last.")] = 20,
+    ) -> None:
+        """Past applies and rollbacks, from the audit log."""
+        records = read_audit(project())[-last:]
+        if as_json:
+            for record in records:
+                sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+            return
+        if not records:
+            typer.echo("No applies or rollbacks recorded yet.")
+            return
+        for r in records:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(r.get("started", 0))))
+            moved = f"{r.get('previous') or 'none'} → {r.get('target') or '?'}"
+            line = (
+                f"{when}  {r.get('kind', '?'):<8} {moved:<15} {r.get('result', '?'):<7} "
+                f"{r.get('seconds', 0):>6.1f}s  {r.get('user', '?')}@{r.get('host', '?')}"
+            )
+            if r.get("error"):
+                line += f"  {str(r['error']).splitlines()[0][:80]}"
+            typer.echo(line)

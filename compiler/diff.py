@@ -1,0 +1,278 @@
+"""Desired x Live -> Plan: services, traffic and file fixes, field by field; pure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from deepdiff import DeepDiff
+from specctl.compiler.active import default_target, detect_active
+from specctl.schemas.desired import Desired, DesiredPath, DesiredService
+from specctl.schemas.live import Live, LiveContainer, LivePath
+from specctl.schemas.plan import Action, Change, FieldChange, Kind, Plan
+from specctl.schemas.spec import Spec
+
+EnvPrints = dict[str, dict[str, str]]  # service -> env key -> fingerprint
+
+
+def apply_steps(spec: Spec) -> list[str]:
+    """The steps `apply` runs, in order; the plan lists them so nobody is surprised."""
+    steps = ["lock", "detect", "pre-checks", "permissions"]
+    if spec.backups.enabled:
+        steps.append("backup")
+    steps += ["deploy", "health"]
+    if spec.hooks.migrate is not None:
+        steps.append("migrate")
+    steps += ["verify-direct", "switch", "verify-proxy", "retire", "record"]
+    return steps
+
+
+def live_fingerprint(live: Live) -> str:
+    """What a saved plan was computed from; volatile fields (uptime, health) left out."""
+    doc = {
+        "containers": sorted(
+            (c.id, c.state, c.image, c.config_hash, sorted(c.env_fingerprints.items()))
+            for c in live.containers
+        ),
+        "nginx": [live.nginx.running, live.nginx.config_sha256],
+        "paths": [p.model_dump() for p in live.paths],
+    }
+    text = json.dumps(doc, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def diff(
+    spec: Spec,
+    desired: Desired,
+    live: Live,
+    *,
+    env_prints: EnvPrints,
+    active_desired: Desired | None = None,
+) -> Plan:
+    active = detect_active(active_desired or desired, live)
+    changes: list[Change] = []
+    unchanged = 0
+    warnings: list[str] = []
+
+    by_project: dict[tuple[str | None, str | None], LiveContainer] = {}
+    for container in live.containers:
+        by_project.setdefault((container.project, container.service), container)
+
+    def service_changes(services: list[DesiredService], kind: Kind) -> None:
+        nonlocal unchanged
+        for svc in services:
+            current = by_project.get((svc.project, svc.name))
+            change = diff_service(svc, current, env_prints.get(svc.name, {}), kind=kind)
+            if change is None:
+                unchanged += 1
+                if current is not None and current.health == "unhealthy":
+                    warnings.append(f"{svc.address} is running but unhealthy")
+            else:
+                changes.append(change)
+
+    service_changes(desired.shared, "shared")
+    service_changes(desired.services, "service")
+    wanted = {s.name for s in desired.services}
+    for container in live.of_project(desired.color_project):
+        if container.service not in wanted:
+            changes.append(
+                Change(
+                    address=f"{desired.color}.service.{container.service}",
+                    action=Action.DELETE,
+                    kind="service",
+                    before={"image": container.image},
+                    reason="no longer in the spec",
+                )
+            )
+    proxy = by_project.get((desired.shared_project, desired.proxy.name))
+    proxy_change = diff_service(desired.proxy, proxy, {}, kind="proxy")
+    if proxy_change is None:
+        unchanged += 1
+    else:
+        changes.append(proxy_change)
+        if proxy_change.action is Action.REPLACE:
+            warnings.append("replacing proxy.nginx interrupts traffic for a moment")
+
+    for upstream in desired.upstreams:
+        servers = live.nginx.upstreams.get(upstream.name, [])
+        if servers == [upstream.server]:
+            unchanged += 1
+            continue
+        changes.append(
+            Change(
+                address=upstream.address,
+                action=Action.SWITCH,
+                kind="upstream",
+                before=", ".join(servers) or None,
+                after=upstream.server,
+                reason="switch traffic",
+            )
+        )
+
+    live_paths = {p.address: p for p in live.paths}
+    for path in desired.paths:
+        change, notes = diff_path(path, live_paths.get(path.address))
+        warnings += notes
+        if change is None:
+            unchanged += 1
+        else:
+            changes.append(change)
+
+    return Plan(
+        project=desired.project,
+        target=desired.color,
+        active=active.color,
+        active_state=active.state,
+        spec_hash=desired.spec_hash[:16],
+        live_fingerprint=live_fingerprint(live),
+        changes=changes,
+        unchanged=unchanged,
+        warnings=[*([active.detail] if active.state in ("mixed", "dangling") else []), *warnings],
+        steps=apply_steps(spec),
+    )
+
+
+def _summary_of(svc: DesiredService) -> dict[str, Any]:
+    out: dict[str, Any] = {"image": svc.image}
+    if svc.host_port is not None:
+        out["port"] = f"{svc.host_port}→{svc.port}"
+    return out
+
+
+def diff_service(
+    svc: DesiredService, current: LiveContainer | None, prints: dict[str, str], *, kind: Kind
+) -> Change | None:
+    if current is None:
+        return Change(
+            address=svc.address,
+            action=Action.CREATE,
+            kind=kind,
+            after=_summary_of(svc),
+            reason="create",
+        )
+    fields = _view_changes(svc.view, current) + _env_changes(prints, current.env_fingerprints)
+    if fields:
+        return Change(
+            address=svc.address,
+            action=Action.REPLACE,
+            kind=kind,
+            fields=fields,
+            reason="recreate",
+        )
+    if not current.running:
+        return Change(
+            address=svc.address,
+            action=Action.UPDATE,
+            kind=kind,
+            fields=[FieldChange(key="state", before=current.state, after="running")],
+            reason="start",
+        )
+    return None
+
+
+def live_view(current: LiveContainer) -> dict[str, Any] | None:
+    raw = current.labels.get("specctl.config")
+    try:
+        view = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(view, dict):
+        return None
+    if current.image:  # what Docker says beats what the label says
+        view["image"] = current.image
+    return view
+
+
+def _view_changes(desired: dict[str, Any], current: LiveContainer) -> list[FieldChange]:
+    before = live_view(current)
+    if before is None:
+        return [FieldChange(key="config", before="(not created by specctl)", after="(spec)")]
+    return field_changes(before, desired)
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """deepdiff's tree view flattened to `key: before → after`; a list changes as a whole."""
+    tree = DeepDiff(before, after, view="tree", ignore_order=False)
+    keys: dict[str, tuple[Any, Any]] = {}
+    for report in tree.values():
+        for item in report:
+            path = item.path(output_format="list")
+            cut = next((i for i, part in enumerate(path) if isinstance(part, int)), len(path))
+            path = path[:cut]
+            key = ".".join(str(p) for p in path)
+            keys[key] = (_get(before, path), _get(after, path))
+    return [FieldChange(key=k, before=b, after=a) for k, (b, a) in sorted(keys.items())]
+
+
+def _get(doc: Any, path: list[Any]) -> Any:
+    for part in path:
+        if not isinstance(doc, dict) or part not in doc:
+            return None
+        doc = doc[part]
+    return doc
+
+
+def _env_changes(wanted: dict[str, str], have: dict[str, str]) -> list[FieldChange]:
+    out = []
+    for key in sorted(set(wanted) | set(have)):
+        if key not in have:
+            out.append(FieldChange(key=f"env.{key}", before=None, after="(set)"))
+        elif key not in wanted:
+            out.append(FieldChange(key=f"env.{key}", before="(set)", after=None))
+        elif wanted[key] != have[key]:
+            out.append(FieldChange(key=f"env.{key}", before="(value)", after="(new value)"))
+    return out
+
+
+def diff_path(path: DesiredPath, current: LivePath | None) -> tuple[Change | None, list[str]]:
+    notes = [
+        f"{path.address}: required file {f.name} is missing"
+        for f in (current.files if current else [])
+        if not f.exists
+    ]
+    if current is None or not current.exists:
+        return (
+            Change(
+                address=path.address,
+                action=Action.CREATE,
+                kind="path",
+                after={"path": path.path, "owner": f"{path.uid}:{path.gid}", "mode": path.mode},
+                reason="create",
+            ),
+            notes,
+        )
+    fields = []
+    if path.kind in ("file", "secret") and current.kind != "file" and current.kind != "missing":
+        notes.append(f"{path.address}: {path.path} should be a file but is a {current.kind}")
+    if (current.uid, current.gid) != (path.uid, path.gid):
+        fields.append(
+            FieldChange(
+                key="owner", before=f"{current.uid}:{current.gid}", after=f"{path.uid}:{path.gid}"
+            )
+        )
+    if current.mode != path.mode:
+        fields.append(FieldChange(key="mode", before=current.mode, after=path.mode))
+    if current.missing_subdirs:
+        fields.append(
+            FieldChange(key="subdirs", before=None, after=", ".join(current.missing_subdirs))
+        )
+    if current.nested_duplicate:
+        nested = f"{path.path}/{path.color}"
+        fields.append(FieldChange(key="nested", before=nested, after=f"merged into {path.path}"))
+    if current.stale_temp_files:
+        fields.append(FieldChange(key="stale temp files", before=current.stale_temp_files, after=0))
+    if not fields:
+        return None, notes
+    return (
+        Change(
+            address=path.address, action=Action.UPDATE, kind="path", fields=fields, reason="fix"
+        ),
+        notes,
+    )
+
+
+def choose_target(requested: str | None, desired_any: Desired, live: Live) -> str:
+    if requested is not None:
+        return requested
+    return default_target(detect_active(desired_any, live))

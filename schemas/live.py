@@ -1,0 +1,104 @@
+"""What was observed on the host: tolerant of missing fields, unknown keys ignored; pure types."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Tolerant(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class LiveMount(Tolerant):
+    source: str | None = None
+    target: str | None = None
+    kind: str | None = None  # bind | volume
+    read_only: bool = False
+
+
+class LiveContainer(Tolerant):
+    """One container of the spec's compose projects, as the Docker API lists it."""
+
+    id: str
+    name: str | None = None
+    project: str | None = None  # com.docker.compose.project
+    service: str | None = None  # com.docker.compose.service
+    color: str | None = None  # specctl.color
+    image: str | None = None
+    image_id: str | None = None
+    command: str | None = None
+    state: str | None = None  # running | exited | created | restarting | paused | dead
+    status: str | None = None  # "Up 3 minutes (healthy)"
+    health: str | None = None  # healthy | unhealthy | starting | None when no health check
+    created: int | None = None
+    ports: list[str] = []  # "18001->8080/tcp"
+    mounts: list[LiveMount] = []
+    labels: dict[str, str] = {}
+
+    @property
+    def config_hash(self) -> str | None:
+        return self.labels.get("specctl.config-hash")
+
+    @property
+    def env_fingerprints(self) -> dict[str, str]:
+        prefix = "specctl.env."
+        return {k[len(prefix) :]: v for k, v in self.labels.items() if k.startswith(prefix)}
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+class LiveNginx(Tolerant):
+    running: bool = False
+    container_id: str | None = None
+    config_path: str | None = None
+    config_present: bool = False
+    config_sha256: str | None = None
+    upstreams: dict[str, list[str]] = {}  # managed upstream -> its server lines
+    parse_error: str | None = None
+
+
+class LiveFile(Tolerant):
+    name: str
+    exists: bool = False
+    size: int | None = None
+    sha256: str | None = None
+
+
+class LivePath(Tolerant):
+    address: str
+    path: str
+    exists: bool = False
+    kind: Literal["directory", "file", "other", "missing"] = "missing"
+    uid: int | None = None
+    gid: int | None = None
+    mode: str | None = None
+    missing_subdirs: list[str] = []
+    files: list[LiveFile] = []
+    nested_duplicate: bool = False  # e.g. uploads/blue/blue exists
+    stale_temp_files: int = 0
+
+
+ActiveState = Literal["none", "blue", "green", "mixed", "dangling"]
+
+
+class Active(Tolerant):
+    """Which colour serves traffic, judged from the live nginx config and the containers."""
+
+    color: str | None = None
+    state: ActiveState = "none"
+    detail: str = "nothing deployed yet"
+
+
+class Live(Tolerant):
+    project: str
+    containers: list[LiveContainer] = []
+    nginx: LiveNginx = LiveNginx()
+    paths: list[LivePath] = []
+    api_calls: int = 0
+
+    def of_project(self, compose_project: str) -> list[LiveContainer]:
+        return [c for c in self.containers if c.project == compose_project]
