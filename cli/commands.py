@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import sys
 from enum import StrEnum
@@ -69,11 +71,24 @@ def register(app: typer.Typer, state: Any) -> None:
         else:
             sys.stdout.write(render_status(doc))
 
-    for extra in _more():
-        extra(app, state)
+    for module in _more():
+        if len(inspect.signature(module.register).parameters) == 1:
+            module.register(app)
+        else:
+            module.register(app, state)
+
+
+# Command modules beside this one, each with register(app, state). A module not written yet is
+# skipped (during development); any other import error is a bug and surfaces.
+MODULES = ("apply_cmd", "check_cmd", "safety_cmd", "import_cmd")
 
 
 def _more() -> list[Any]:
-    from specctl import apply_cmd
-
-    return [apply_cmd.register]
+    found = []
+    for name in MODULES:
+        try:
+            found.append(importlib.import_module(f"specctl.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"specctl.{name}":
+                raise
+    return found
