@@ -77,7 +77,7 @@ def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
     shown = _shown(spec_path)
     if spec_path.is_dir():
         raise SpecError([Problem(shown, 1, 1, "", "is a folder, not a spec file")])
-    spec = load_spec(read_text(spec_path, shown=shown), filename=shown)
+    spec = load_spec(read_text(spec_path, shown=shown), filename=shown, env=os.environ)
     root = Path(os.path.normpath(spec_path.parent / spec.root))
     generated = (generated or default_generated(spec_path)).absolute()
     base_text = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -23,9 +24,11 @@ MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_NODES = 200_000
 
 
-def load_spec(text: str, *, filename: str) -> Spec:
-    """Parse and validate a spec; raise SpecError listing every problem found."""
+def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None) -> Spec:
+    """Parse and validate a spec; raise SpecError listing every problem found. `${VAR}` and
+    `${VAR:-default}` in values are filled from `env` (the caller passes the environment)."""
     data, positions = parse_yaml(text, filename=filename)
+    data = interpolate(data, env or {}, positions, filename)
     if not isinstance(data, dict):
         raise SpecError([Problem(filename, 1, 1, "", "the spec must be a mapping of keys")])
     try:
@@ -96,6 +99,47 @@ def _plain(node: Any, path: Path, positions: Positions, counter: list[int], file
     if isinstance(node, float):
         return float(node)
     return node
+
+
+_VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
+
+
+def interpolate(data: Any, env: Mapping[str, str], positions: Positions, filename: str) -> Any:
+    """Fill `${VAR}` / `${VAR:-default}` like Compose does; `$$` is a literal `$`."""
+    problems: list[Problem] = []
+
+    def fill(value: Any, path: Path) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v, (*path, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str) or "$" not in value:
+            return value
+
+        def one(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name, default = match.group(1), match.group(2)
+            if name in env and (env[name] or default is None):
+                return env[name]
+            if default is not None:
+                return default
+            problems.append(
+                Problem(
+                    filename,
+                    *_locate(path, positions),
+                    _dotted(path),
+                    f"${{{name}}} is not set; set it, or give a default: ${{{name}:-value}}",
+                )
+            )
+            return ""
+
+        return _VAR.sub(one, value)
+
+    out = fill(data, ())
+    if problems:
+        raise SpecError(_sorted(problems))
+    return out
 
 
 def _locate(path: Path, positions: Positions) -> tuple[int, int]:

@@ -51,7 +51,7 @@ def test_compile_check_shows_a_diff_when_stale(tmp_path: Path) -> None:
     shutil.copytree(REPO / "config", config)
     assert run_cli("-f", "config/demo.yaml", "compile", cwd=tmp_path).code == 0
     spec = config / "demo.yaml"
-    spec.write_text(spec.read_text().replace("app:1.0", "app:1.1", 1))
+    spec.write_text(spec.read_text().replace("${DEMO_VERSION:-1.0}", "1.1", 1))
     result = run_cli("-f", "config/demo.yaml", "compile", "--check", cwd=tmp_path)
     assert result.code == 1
     assert "-    image: specctl-testbed/app:1.0" in result.out
