@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -56,16 +58,17 @@ class Run:
     forced: list[str] = field(default_factory=list)
 
     def timed(self, name: str, action: Callable[[], str | None]) -> str | None:
-        start = time.monotonic()
-        try:
-            detail = action()
-        except SpecctlError as exc:
-            self.rec.step(
-                StepResult(name, "failed", time.monotonic() - start, exc.message.splitlines()[0])
-            )
-            raise
-        self.rec.step(StepResult(name, "ok", time.monotonic() - start, detail or ""))
-        return detail
+        return timed_step(self.rec, name, action)
+
+
+KILL_AT = "SPECCTL_TEST_KILL_AT"
+
+
+def crash_point(step: str) -> None:
+    """A test seam for the fault suite: SPECCTL_TEST_KILL_AT=<step> makes this process kill
+    itself with SIGKILL just before that step, exactly as `kill -9` from outside would."""
+    if os.environ.get(KILL_AT) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def apply(project: Project, opts: Options, *, out: Any) -> int:
@@ -296,6 +299,9 @@ def _retire(run: Run) -> str:
 def _roll_back(run: Run) -> str:
     """Put traffic back where it was and stop the half-deployed target. Deletes nothing."""
     project, desired = run.project, run.desired
+    if not run.deployed:
+        serving = run.previous or "nothing"
+        return f"nothing to undo: no container was touched, traffic stays on {serving}"
     notes: list[str] = []
     if run.switched:
         if run.previous and run.previous != desired.color:
@@ -378,7 +384,7 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
             compose.start(docker, stopped, what=f"start {target}")
             return f"started {', '.join(stopped)}"
 
-        _timed(rec, "start", start_it)
+        timed_step(rec, "start", start_it)
 
     def health() -> str:
         wait_healthy(
@@ -390,23 +396,26 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
         )
         return f"{len(desired.services)} services healthy"
 
-    _timed(rec, "health", health)
+    timed_step(rec, "health", health)
 
     def do_switch() -> str:
         proven = switch_to(project, desired, progress=rec.line)
         return f"traffic on {target}, proven in {max(proven.values()):.2f}s"
 
-    _timed(rec, "switch", do_switch)
+    timed_step(rec, "switch", do_switch)
     record.update(final={"active": target})
     rec.line(f"done: rolled back to {target} ({time.monotonic() - start:.2f}s)")
     return 0
 
 
-def _timed(rec: Recorder, name: str, action: Callable[[], str]) -> None:
+def timed_step(rec: Recorder, name: str, action: Callable[[], str | None]) -> str | None:
+    """Run one step: a progress line with its duration, and the crash seam before it."""
+    crash_point(name)
     start = time.monotonic()
     try:
         detail = action()
     except SpecctlError as exc:
         rec.step(StepResult(name, "failed", time.monotonic() - start, exc.message.splitlines()[0]))
         raise
-    rec.step(StepResult(name, "ok", time.monotonic() - start, detail))
+    rec.step(StepResult(name, "ok", time.monotonic() - start, detail or ""))
+    return detail
