@@ -238,11 +238,17 @@ def _health(run: Run) -> str:
 
 
 def switch_to(
-    project: Project, desired: Desired, *, progress: Callable[[str], None]
+    project: Project,
+    desired: Desired,
+    *,
+    progress: Callable[[str], None],
+    text: str | None = None,
 ) -> dict[str, float]:
     """Validate the colour's config inside the running nginx, install it, reload, prove it.
-    When nginx is not running yet, install the config and start it."""
-    text = project.nginx_file(desired.color).read_text(encoding="utf-8")
+    When nginx is not running yet, install the config and start it. `text` defaults to the
+    colour's generated config."""
+    if text is None:
+        text = project.nginx_file(desired.color).read_text(encoding="utf-8")
     nginx.stage(project, text)
     proxy = _proxy_id_for(desired)
     if proxy is not None:
@@ -306,7 +312,10 @@ def _roll_back(run: Run) -> str:
     if run.switched:
         if run.previous and run.previous != desired.color:
             try:
-                switch_to(project, project.desired(run.previous), progress=run.rec.line)
+                back = project.desired(run.previous)
+                switch_to(
+                    project, back, progress=run.rec.line, text=nginx.config_for(project, back)
+                )
                 notes.append(f"traffic back on {run.previous}")
             except SpecctlError as exc:
                 notes.append(f"could NOT switch back to {run.previous}: {exc.message}")
@@ -399,7 +408,9 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
     timed_step(rec, "health", health)
 
     def do_switch() -> str:
-        proven = switch_to(project, desired, progress=rec.line)
+        proven = switch_to(
+            project, desired, progress=rec.line, text=nginx.config_for(project, desired)
+        )
         return f"traffic on {target}, proven in {max(proven.values()):.2f}s"
 
     timed_step(rec, "switch", do_switch)

@@ -13,8 +13,9 @@ from specctl.appliers.engine import api
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.project import Project
 from specctl.compiler.expand import NGINX_CONFIG, NGINX_CONFIG_DIR
+from specctl.compiler.nginx import find_upstreams
 from specctl.schemas.desired import Desired
-from specctl.schemas.errors import ApplyError
+from specctl.schemas.errors import ApplyError, CompileError
 
 NEXT = "nginx.conf.next"
 PREVIOUS = "nginx.conf.previous"
@@ -71,6 +72,25 @@ def install_staged(project: Project) -> None:
     if live.exists():
         _write_atomic(live.parent / PREVIOUS, live.read_text(encoding="utf-8"))
     staged.replace(live)
+
+
+def config_for(project: Project, desired: Desired) -> str:
+    """The config to go back to `desired.color`: the one that was live before the last switch
+    when it routes there (exactly what ran before), else the colour's generated config."""
+    previous = live_config_path(project).parent / PREVIOUS
+    if previous.is_file():
+        text = previous.read_text(encoding="utf-8")
+        try:
+            blocks = find_upstreams(text, filename=str(previous))
+        except CompileError:
+            blocks = {}
+        wanted = {u.name: u.server for u in desired.upstreams}
+        if all(
+            [b.servers for b in blocks.get(name, [])] == [(server,)]
+            for name, server in wanted.items()
+        ):
+            return text
+    return project.nginx_file(desired.color).read_text(encoding="utf-8")
 
 
 def reload(container_id: str) -> None:
