@@ -243,6 +243,7 @@ def switch_to(
     *,
     progress: Callable[[str], None],
     text: str | None = None,
+    prove: bool = True,
 ) -> dict[str, float]:
     """Validate the colour's config inside the running nginx, install it, reload, prove it.
     When nginx is not running yet, install the config and start it. `text` defaults to the
@@ -263,6 +264,8 @@ def switch_to(
             [desired.proxy.name],
             what="start proxy.nginx",
         )
+    if not prove:
+        return {}
     return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))
 
 
@@ -311,14 +314,19 @@ def _roll_back(run: Run) -> str:
     notes: list[str] = []
     if run.switched:
         if run.previous and run.previous != desired.color:
+            back = project.desired(run.previous)
             try:
-                back = project.desired(run.previous)
-                switch_to(
-                    project, back, progress=run.rec.line, text=nginx.config_for(project, back)
-                )
-                notes.append(f"traffic back on {run.previous}")
+                text = nginx.config_for(project, back)
+                switch_to(project, back, progress=run.rec.line, text=text, prove=False)
             except SpecctlError as exc:
                 notes.append(f"could NOT switch back to {run.previous}: {exc.message}")
+            else:
+                try:
+                    nginx.prove(project, back, timeout=seconds(project.spec.deploy.switch_timeout))
+                    notes.append(f"traffic back on {run.previous} (proven)")
+                except SpecctlError as exc:
+                    first = exc.message.splitlines()[0]
+                    notes.append(f"restored {run.previous}'s nginx config; not proven: {first}")
         else:
             notes.append("no previous colour to switch back to")
     else:

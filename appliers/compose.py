@@ -7,8 +7,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from docker.errors import DockerException as DockerApiException
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
+from specctl.appliers.engine import api
 from specctl.appliers.envfiles import env_prints
 from specctl.appliers.project import Project
 from specctl.compiler.compose import dump_yaml
@@ -40,12 +42,24 @@ def env_label_override(project: Project, desired: Desired, which: str) -> Path:
     return path
 
 
+def ensure_network(name: str, *, project_name: str) -> None:
+    """The network every colour and the proxy share; specctl owns it (Compose sees it as
+    external), so it exists before whichever project starts first."""
+    try:
+        if not api().networks(names=[name]):
+            api().create_network(name, driver="bridge", labels={"specctl.project": project_name})
+    except DockerApiException as exc:
+        if "already exists" not in str(exc):
+            raise ApplyError(f"network {name}: cannot create it ({exc})") from None
+
+
 def client(project: Project, desired: Desired, which: str) -> DockerClient:
     """`which` is a colour or 'shared'."""
     files: list[str | Path] = [project.compose_file(which)]
     if which != "shared" or desired.shared:
         files.append(env_label_override(project, desired, which))
     name = desired.color_project if which != "shared" else desired.shared_project
+    ensure_network(desired.network, project_name=project.spec.project)
     return DockerClient(compose_files=files, compose_project_name=name)
 
 

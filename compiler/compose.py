@@ -162,7 +162,7 @@ def render_shared_compose(desired: Desired, *, root_ref: str, header: str) -> st
     doc: dict[str, Any] = {
         "name": desired.shared_project,
         "services": services,
-        "networks": {"edge": {"name": desired.network}},
+        "networks": {"edge": {"name": desired.network, "external": True}},
     }
     volumes = _volumes(members)
     if volumes:

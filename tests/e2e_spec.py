@@ -69,7 +69,7 @@ NGINX_BASE = """\
 worker_processes 1;
 error_log stderr warn;
 pid /run/nginx.pid;
-events { worker_connections 512; }
+events { worker_connections 4096; }
 http {
     access_log off;
     upstream web {
