@@ -95,14 +95,15 @@ def failure_details(container: LiveContainer | None, *, lines: int = 15) -> str:
         text = logs.decode("utf-8", "replace").strip()
         if text:
             out.append("last log lines:\n    " + "\n    ".join(text.splitlines()[-lines:]))
-        state = api().inspect_container(container.id).get("State", {})
+        inspected = api().inspect_container(container.id)
+        state = inspected.get("State", {})
         health_log = (state.get("Health") or {}).get("Log") or []
         if health_log:
             output = str(health_log[-1].get("Output", "")).strip()[:300]
             out.append(f'last health check: exit {health_log[-1].get("ExitCode")}, "{output}"')
         if state.get("ExitCode"):
             out.append(
-                f"exit code {state.get('ExitCode')}, restarts {state.get('RestartCount', 0)}"
+                f"exit code {state.get('ExitCode')}, restarts {inspected.get('RestartCount', 0)}"
             )
     except DockerException:
         return ""

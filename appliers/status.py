@@ -14,14 +14,21 @@ from specctl.schemas.live import Live, LiveContainer
 from specctl.schemas.spec import COLORS
 
 
-def _service(c: LiveContainer | None, now: float) -> dict[str, Any]:
+def uptime(status: str | None) -> str | None:
+    """Docker's own wording from the list call: "Up 3 minutes (healthy)" -> "3 minutes"."""
+    if not status or not status.startswith("Up "):
+        return None
+    return status[3:].split(" (", 1)[0]
+
+
+def _service(c: LiveContainer | None) -> dict[str, Any]:
     if c is None:
-        return {"state": "absent", "health": None, "image": None, "uptime_seconds": None}
+        return {"state": "absent", "health": None, "image": None, "uptime": None}
     return {
         "state": c.state,
         "health": c.health,
         "image": c.image,
-        "uptime_seconds": int(now - c.created) if c.created and c.running else None,
+        "uptime": uptime(c.status),
         "container": c.name,
     }
 
@@ -51,7 +58,7 @@ def collect_status(project: Project) -> dict[str, Any]:
     colors: dict[str, Any] = {}
     for color in COLORS:
         mine = {c.service: c for c in live.of_project(desired[color].color_project)}
-        services = {s.name: _service(mine.get(s.name), now) for s in desired[color].services}
+        services = {s.name: _service(mine.get(s.name)) for s in desired[color].services}
         colors[color] = {
             "services": services,
             "running": all(v["state"] == "running" for v in services.values()),
@@ -62,7 +69,7 @@ def collect_status(project: Project) -> dict[str, Any]:
         }
     shared_live = {c.service: c for c in live.of_project(desired[COLORS[0]].shared_project)}
     shared = {
-        s.name: _service(shared_live.get(s.name), now)
+        s.name: _service(shared_live.get(s.name))
         for s in (*desired[COLORS[0]].shared, desired[COLORS[0]].proxy)
     }
     other = "green" if active.color == "blue" else "blue"
@@ -91,64 +98,3 @@ def collect_status(project: Project) -> dict[str, Any]:
             "last_backup": backup,
         },
     }
-
-
-def _age(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def render_status(doc: dict[str, Any]) -> str:
-    active = doc["active"]
-    lines = [f"{doc['project']}: active {active['color'] or 'none'} ({active['detail']})", ""]
-    for color in COLORS:
-        mark = "*" if active["color"] == color else " "
-        lines.append(f"{mark} {color}")
-        for name, svc in sorted(doc["colors"][color]["services"].items()):
-            health = svc["health"] or "-"
-            lines.append(
-                f"    {name:<14} {svc['state']:<9} {health:<9} {_age(svc['uptime_seconds']):>5}"
-                f"  {svc['image'] or ''}"
-            )
-    lines.append("  shared")
-    for name, svc in sorted(doc["shared"].items()):
-        lines.append(
-            f"    {name:<14} {svc['state']:<9} {svc['health'] or '-':<9} "
-            f"{_age(svc['uptime_seconds']):>5}  {svc['image'] or ''}"
-        )
-    nginx = doc["nginx"]
-    routes = ", ".join(f"{k} → {', '.join(v)}" for k, v in sorted(nginx["upstreams"].items()))
-    lines += [
-        "",
-        f"nginx: {'running' if nginx['running'] else 'not running'}; {routes or 'no config'}",
-    ]
-    rb = doc["rollback"]
-    backup = rb["last_backup"]
-    age = f"{backup['id']}, {_age(backup['age_seconds'])} ago" if backup else "none"
-    if rb["color"]:
-        state = "ready" if rb["ready"] else "not ready"
-        why = (
-            []
-            if rb["ready"]
-            else [
-                w
-                for w, bad in (
-                    (f"{rb['color']} is not running", not rb["running"]),
-                    (f"{rb['color']} is not healthy", rb["running"] and not rb["healthy"]),
-                    (
-                        f"missing images: {', '.join(rb['missing_images'])}",
-                        bool(rb["missing_images"]),
-                    ),
-                )
-                if bad
-            ]
-        )
-        lines.append(
-            f"rollback to {rb['color']}: {state}{' (' + '; '.join(why) + ')' if why else ''}"
-        )
-    lines.append(f"last backup: {age}")
-    return "\n".join(lines) + "\n"

@@ -12,8 +12,9 @@ from typing import Annotated, Any
 
 import typer
 from specctl.appliers.planning import make_plan, save_plan
-from specctl.appliers.status import collect_status, render_status
+from specctl.appliers.status import collect_status
 from specctl.compiler.show import render
+from specctl.compiler.show_status import render_status
 
 
 class Format(StrEnum):

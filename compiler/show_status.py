@@ -1,0 +1,66 @@
+"""`specctl status` as text; pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from specctl.schemas.spec import COLORS
+
+
+def _row(name: str, svc: dict[str, Any]) -> str:
+    up = f"up {svc['uptime']}" if svc["uptime"] else "-"
+    return (
+        f"    {name:<14} {svc['state']:<9} {svc['health'] or '-':<9} {up:<18} {svc['image'] or ''}"
+    ).rstrip()
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render_status(doc: dict[str, Any]) -> str:
+    active = doc["active"]
+    lines = [f"{doc['project']}: active {active['color'] or 'none'} ({active['detail']})", ""]
+    for color in COLORS:
+        mark = "*" if active["color"] == color else " "
+        lines.append(f"{mark} {color}")
+        lines += [_row(name, svc) for name, svc in sorted(doc["colors"][color]["services"].items())]
+    lines.append("  shared")
+    lines += [_row(name, svc) for name, svc in sorted(doc["shared"].items())]
+    nginx = doc["nginx"]
+    routes = ", ".join(f"{k} → {', '.join(v)}" for k, v in sorted(nginx["upstreams"].items()))
+    lines += [
+        "",
+        f"nginx: {'running' if nginx['running'] else 'not running'}; {routes or 'no config'}",
+    ]
+    rb = doc["rollback"]
+    backup = rb["last_backup"]
+    age = f"{backup['id']}, {_age(backup['age_seconds'])} ago" if backup else "none"
+    if rb["color"]:
+        state = "ready" if rb["ready"] else "not ready"
+        why = (
+            []
+            if rb["ready"]
+            else [
+                w
+                for w, bad in (
+                    (f"{rb['color']} is not running", not rb["running"]),
+                    (f"{rb['color']} is not healthy", rb["running"] and not rb["healthy"]),
+                    (
+                        f"missing images: {', '.join(rb['missing_images'])}",
+                        bool(rb["missing_images"]),
+                    ),
+                )
+                if bad
+            ]
+        )
+        lines.append(
+            f"rollback to {rb['color']}: {state}{' (' + '; '.join(why) + ')' if why else ''}"
+        )
+    lines.append(f"last backup: {age}")
+    return "\n".join(lines) + "\n"
