@@ -52,10 +52,13 @@ def observe_containers(project_name: str) -> list[LiveContainer]:
             f"docker: cannot list containers ({str(exc).splitlines()[0][:200]})",
             hint="is the Docker engine running? `docker info` says",
         ) from None
-    return sorted((_container(row) for row in rows), key=lambda c: (c.project or "", c.name or ""))
+    return sorted(
+        (container_from_row(row) for row in rows), key=lambda c: (c.project or "", c.name or "")
+    )
 
 
-def _container(row: dict[str, Any]) -> LiveContainer:
+def container_from_row(row: dict[str, Any]) -> LiveContainer:
+    """One row of `GET /containers/json` as a LiveContainer."""
     labels = row.get("Labels") or {}
     status = row.get("Status") or ""
     match = _HEALTH.search(status)

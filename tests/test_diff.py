@@ -1,0 +1,155 @@
+"""diff: (spec, captured real Docker list output, live nginx config) -> the rendered plan, in all
+three formats, as snapshots. Pure: no Docker needed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from specctl.appliers.observe import container_from_row
+from specctl.compiler.diff import diff
+from specctl.compiler.expand import expand
+from specctl.compiler.load import load_spec
+from specctl.compiler.nginx import find_upstreams
+from specctl.compiler.show import render
+from specctl.schemas.live import Live, LiveNginx, LivePath
+from specctl.schemas.spec import Spec
+from syrupy.assertion import SnapshotAssertion
+
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "data"
+ROWS: list[dict[str, Any]] = json.loads((DATA / "containers-demo-blue.json").read_text())
+NGINX = (DATA / "nginx-demo-blue.conf").read_text()
+
+
+def spec(text: str | None = None) -> Spec:
+    return load_spec(text or (REPO / "config" / "demo.yaml").read_text(), filename="demo.yaml")
+
+
+def live(rows: list[dict[str, Any]] = ROWS, paths: list[LivePath] | None = None) -> Live:
+    upstreams = {
+        name: list(blocks[0].servers)
+        for name, blocks in find_upstreams(NGINX, filename="nginx.conf").items()
+    }
+    return Live(
+        project="demo",
+        containers=[container_from_row(r) for r in rows],
+        nginx=LiveNginx(running=True, config_present=True, config_sha256="x", upstreams=upstreams),
+        paths=paths if paths is not None else right_paths(),
+    )
+
+
+def right_paths() -> list[LivePath]:
+    common = {"exists": True, "kind": "directory", "uid": 1001, "gid": 1001, "mode": "0755"}
+    return [
+        LivePath(address="path.uploads.blue", path="uploads/blue", **common),
+        LivePath(address="path.uploads.green", path="uploads/green", **common),
+        LivePath(address="path.weights", path="weights", **common),
+    ]
+
+
+def plan_for(
+    the_spec: Spec, target: str, the_live: Live, prints: dict[str, Any] | None = None
+) -> Any:
+    desired = expand(the_spec, target, spec_digest="0" * 64)
+    return diff(the_spec, desired, the_live, env_prints=prints if prints is not None else PRINTS)
+
+
+# The fingerprints the captured containers carry (specctl.env.* labels), as apply wrote them.
+PRINTS = {
+    "backend": {
+        k.removeprefix("specctl.env."): v
+        for r in ROWS
+        if r["Labels"].get("com.docker.compose.service") == "backend"
+        for k, v in r["Labels"].items()
+        if k.startswith("specctl.env.")
+    },
+    "postgres": {
+        k.removeprefix("specctl.env."): v
+        for r in ROWS
+        if r["Labels"].get("com.docker.compose.service") == "postgres"
+        for k, v in r["Labels"].items()
+        if k.startswith("specctl.env.")
+    },
+}
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_same_colour_no_changes(fmt: str, text_snapshot: SnapshotAssertion) -> None:
+    plan = plan_for(spec(), "blue", live())
+    assert plan.empty
+    assert render(plan, fmt) == text_snapshot
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown"])
+def test_other_colour_creates_and_switches(fmt: str, text_snapshot: SnapshotAssertion) -> None:
+    plan = plan_for(spec(), "green", live())
+    assert plan.active == "blue" and plan.target == "green"
+    assert render(plan, fmt) == text_snapshot
+
+
+def test_one_image_change_is_one_recreate(text_snapshot: SnapshotAssertion) -> None:
+    text = (REPO / "config" / "demo.yaml").read_text()
+    backend = text.index("  backend:")
+    changed = text[:backend] + text[backend:].replace("${DEMO_VERSION:-1.0}", "1.1", 1)
+    plan = plan_for(spec(changed), "blue", live())
+    assert [(c.address, c.action.value) for c in plan.changes] == [("blue.service.backend", "±")]
+    assert [(f.key, f.before, f.after) for f in plan.changes[0].fields] == [
+        ("image", "specctl-testbed/app:1.0", "specctl-testbed/app:1.1")
+    ]
+    assert render(plan, "text") == text_snapshot
+
+
+def test_stopped_container_is_started_not_recreated() -> None:
+    rows = [
+        {**r, "State": "exited", "Status": "Exited (0) 1 minute ago"}
+        if r["Labels"].get("com.docker.compose.service") == "ml"
+        else r
+        for r in ROWS
+    ]
+    plan = plan_for(spec(), "blue", live(rows))
+    assert [(c.address, c.action.value, c.reason) for c in plan.changes] == [
+        ("blue.service.ml", "~", "start")
+    ]
+
+
+def test_changed_secret_shows_the_key_never_the_value() -> None:
+    prints = {**PRINTS, "backend": {**PRINTS["backend"], "DB_PASSWORD": "0123456789ab"}}
+    plan = plan_for(spec(), "blue", live(), prints)
+    (change,) = plan.changes
+    assert change.address == "blue.service.backend"
+    assert [(f.key, f.before, f.after) for f in change.fields] == [
+        ("env.DB_PASSWORD", "(value)", "(new value)")
+    ]
+
+
+def test_path_fixes(text_snapshot: SnapshotAssertion) -> None:
+    paths = right_paths()
+    paths[0] = paths[0].model_copy(
+        update={
+            "uid": 0,
+            "gid": 0,
+            "mode": "0700",
+            "missing_subdirs": ["temp"],
+            "nested_duplicate": True,
+            "stale_temp_files": 2,
+        }
+    )
+    paths[2] = LivePath(address="path.weights", path="weights")
+    plan = plan_for(spec(), "blue", live(paths=paths))
+    assert [c.address for c in plan.changes] == ["path.uploads.blue", "path.weights"]
+    assert render(plan, "text") == text_snapshot
+
+
+def test_nginx_pointing_at_two_colours_is_named_mixed() -> None:
+    the_live = live()
+    upstreams = dict(the_live.nginx.upstreams)
+    upstreams["backend"] = ["green-backend:8080"]
+    mixed = the_live.model_copy(
+        update={"nginx": the_live.nginx.model_copy(update={"upstreams": upstreams})}
+    )
+    plan = plan_for(spec(), "green", mixed)
+    assert plan.active_state == "mixed"
+    assert "upstreams point at different colours" in plan.warnings[0]
