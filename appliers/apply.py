@@ -26,6 +26,7 @@ from specctl.appliers.steps import (
     pre_checks_step,
     verify_step,
 )
+from specctl.compiler.diff import held_back
 from specctl.compiler.show import NO_CHANGES, render_text
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError, SpecctlError
@@ -40,6 +41,7 @@ class Options:
     force: bool = False
     skip_backup: bool = False
     plan_file: Path | None = None
+    recreate_shared: bool = False
     confirm: Callable[[str], bool] | None = None
 
 
@@ -117,8 +119,14 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
     record.update(
         target=plan.target, previous=plan.active, spec_hash=plan.spec_hash, plan=plan.document()
     )
-    if plan.empty:
-        rec.line(NO_CHANGES + " Nothing to do.")
+    held = [] if opts.recreate_shared else held_back(plan)
+    if plan.empty or len(held) == len(plan.changes):
+        rec.line(NO_CHANGES + " Nothing to do." if plan.empty else "Nothing to do for the colour.")
+        for change in held:
+            rec.line(
+                f"warning: {change.address} differs from the spec; not recreated "
+                "(apply --recreate-shared recreates it, interrupting both colours)"
+            )
         record.update(result="noop")
         return 0
     _refuse_live_recreate(planned, opts)
@@ -195,12 +203,20 @@ def _steps(run: Run, planned: Planned) -> None:
 def _deploy(run: Run, planned: Planned) -> str:
     project, desired = run.project, run.desired
     shared = [s.name for s in desired.shared]
+    replace = {c.address for c in held_back(planned.plan)} if run.opts.recreate_shared else set()
     if shared:
+        docker = compose.client(project, desired, "shared")
+        compose.up(docker, shared, what="deploy shared services", recreate=False)
+        again = [s.name for s in desired.shared if s.address in replace]
+        if again:
+            run.rec.line(f"recreating shared services: {', '.join(again)}")
+            compose.up(docker, again, what="recreate shared services")
+    if desired.proxy.address in replace and planned.live.nginx.running:
+        run.rec.line("recreating proxy.nginx (requests are interrupted for a moment)")
         compose.up(
             compose.client(project, desired, "shared"),
-            shared,
-            what="deploy shared services",
-            recreate=False,
+            [desired.proxy.name],
+            what="recreate proxy.nginx",
         )
     docker = compose.client(project, desired, desired.color)
     deleted = [

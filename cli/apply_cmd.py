@@ -35,6 +35,13 @@ def register(app: typer.Typer, state: Any) -> None:
         skip_backup: Annotated[
             bool, typer.Option("--skip-backup", help="No backup first (recorded).")
         ] = False,
+        recreate_shared: Annotated[
+            bool,
+            typer.Option(
+                "--recreate-shared",
+                help="Also recreate shared services and the proxy that differ (interrupts both).",
+            ),
+        ] = False,
         quick_rollback: Annotated[
             bool, typer.Option("--quick-rollback", help="Same as `specctl rollback`.")
         ] = False,
@@ -49,6 +56,7 @@ def register(app: typer.Typer, state: Any) -> None:
             skip_backup=skip_backup,
             plan_file=plan_file,
             confirm=_confirm,
+            recreate_shared=recreate_shared,
         )
         raise typer.Exit(apply(project(), opts, out=sys.stdout))
 

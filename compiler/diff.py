@@ -158,7 +158,7 @@ def diff_service(
             action=Action.REPLACE,
             kind=kind,
             fields=fields,
-            reason="recreate",
+            reason="recreate" if kind == "service" else "recreate with apply --recreate-shared",
         )
     if not current.running:
         return Change(
@@ -169,6 +169,12 @@ def diff_service(
             reason="start",
         )
     return None
+
+
+def held_back(plan: Plan) -> list[Change]:
+    """Replacements of shared services and the proxy: a colour deploy never does them, because
+    they interrupt both colours; `apply --recreate-shared` does."""
+    return [c for c in plan.of_kind("shared", "proxy") if c.action is Action.REPLACE]
 
 
 def live_view(current: LiveContainer) -> dict[str, Any] | None:
