@@ -188,7 +188,7 @@ def _steps(run: Run, planned: Planned) -> None:
             run.rec.step(StepResult("backup", "skipped", 0.0, "--skip-backup (recorded)"))
             run.forced.append("--skip-backup")
         else:
-            run.backup_id = run.timed("backup", lambda: backup_step(project, desired, run))
+            run.timed("backup", lambda: backup_step(project, desired, run))
     run.deployed = True
     run.timed("deploy", lambda: _deploy(run, planned))
     run.timed("health", lambda: _health(run))

@@ -1,14 +1,36 @@
-"""Pre-deployment checks: every check runs and reports pass / warn / fail (side effects: reads)."""
+"""Pre-deployment checks: the registry and the runner; every check runs and reports pass / warn /
+fail, and the run is written to the pre-deployment log (side effects: reads the host, Docker and
+files; writes logs/deployment/pre-deployment-*.log)."""
 
 from __future__ import annotations
 
+import difflib
+import io
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from specctl.appliers.check_base import FAIL, PASS, WARN, Context, Outcome
+from specctl.appliers.check_engine import check_compose_files, check_docker
+from specctl.appliers.check_files import (
+    check_env_files,
+    check_paths,
+    check_required_files,
+    check_tls,
+)
+from specctl.appliers.check_host import check_disk, check_memory, check_ports
+from specctl.appliers.check_services import check_database, check_nginx_config
 from specctl.appliers.envfiles import read_env
-from specctl.appliers.project import Project, check_generated
+from specctl.appliers.observe import observe
+from specctl.appliers.probes import run_probes
+from specctl.appliers.project import Project
+from specctl.appliers.record import Recorder, StepResult
+from specctl.compiler.active import default_target, detect_active
 from specctl.schemas.desired import Desired
+from specctl.schemas.errors import SpecctlError
+from specctl.schemas.live import Active
+from specctl.schemas.spec import COLORS
 
 
 @dataclass(frozen=True)
@@ -19,51 +41,161 @@ class CheckResult:
     seconds: float = 0.0
 
 
-Check = Callable[[Project, Desired], tuple[str, str]]
+Check = Callable[[Context], Outcome]
 
-
-def check_generated_current(project: Project, desired: Desired) -> tuple[str, str]:
-    diff = check_generated(project, project.compile())
-    if diff:
-        return "fail", f"generated/{project.spec.project} is stale; run specctl compile"
-    return "pass", "generated files match the spec"
-
-
-def check_env_files(project: Project, desired: Desired) -> tuple[str, str]:
-    problems = []
-    for svc in (*desired.services, *desired.shared):
-        for rel in svc.env_files:
-            if not project.path(rel).is_file():
-                problems.append(f"{svc.address}: {rel} is missing")
-        values = read_env(project, svc)
-        literal = set(svc.environment)
-        for name in svc.required_env:
-            if name in literal:
-                continue
-            if not (values.get(name) or ""):
-                problems.append(f"{svc.address}: {name} is missing or empty")
-    if problems:
-        return "fail", "; ".join(problems)
-    return "pass", "every required variable is set"
-
-
+# Stable names: users list them in checks.pre.skip, and they appear in logs and JSON.
 CHECKS: dict[str, Check] = {
-    "compose_files": check_generated_current,
+    "docker": check_docker,
+    "compose_files": check_compose_files,
     "env_files": check_env_files,
+    "tls": check_tls,
+    "paths": check_paths,
+    "required_files": check_required_files,
+    "database": check_database,
+    "nginx_config": check_nginx_config,
+    "disk": check_disk,
+    "memory": check_memory,
+    "ports": check_ports,
 }
 
+SECRET_MIN_LENGTH = 6  # shorter env values are too likely to be ordinary words to mask
 
-def run_pre_checks(project: Project, desired: Desired) -> list[CheckResult]:
+
+def run_checks(project: Project, desired: Desired) -> list[CheckResult]:
+    """Every check, in order; one that raises is a failed check, not a crash."""
     skip = set(project.spec.checks.pre.skip)
+    ctx = Context(project=project, desired=desired)
     out = []
     for name, check in CHECKS.items():
         if name in skip:
-            out.append(CheckResult(name, "pass", "skipped by checks.pre.skip"))
+            out.append(CheckResult(name, PASS, "skipped by checks.pre.skip"))
             continue
         start = time.monotonic()
         try:
-            status, detail = check(project, desired)
+            status, detail = check(ctx)
         except Exception as exc:  # a check that breaks is a failed check, not a crash
-            status, detail = "fail", f"{type(exc).__name__}: {exc}"
+            status, detail = FAIL, describe_error(exc)
         out.append(CheckResult(name, status, detail, time.monotonic() - start))
+    unknown = sorted(skip - set(CHECKS))
+    if unknown:
+        out.append(CheckResult("skip", WARN, unknown_skips(unknown)))
+    return mask_secrets(project, desired, out)
+
+
+def describe_error(exc: Exception) -> str:
+    if isinstance(exc, SpecctlError):
+        return exc.message.splitlines()[0]
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+
+
+def unknown_skips(names: list[str]) -> str:
+    parts = []
+    for name in names:
+        close = difflib.get_close_matches(name, list(CHECKS), n=1, cutoff=0.6)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"checks.pre.skip names unknown checks: {', '.join(parts)}; known: {', '.join(CHECKS)}"
+
+
+def mask_secrets(
+    project: Project, desired: Desired, results: list[CheckResult]
+) -> list[CheckResult]:
+    """No check prints an env-file value; this is the net under that rule, for tool output
+    (compose, psql, nginx) quoted in a detail."""
+    values: set[str] = set()
+    for color in COLORS:  # compose_files reads both colours' env files
+        each = desired if color == desired.color else project.desired(color)
+        for svc in (*each.services, *each.shared):
+            try:
+                values |= {v for v in read_env(project, svc).values() if v}
+            except OSError:  # unreadable: env_files reports it; nothing from it can be quoted
+                continue
+    secrets = sorted((v for v in values if len(v) >= SECRET_MIN_LENGTH), key=len, reverse=True)
+    out = []
+    for result in results:
+        detail = result.detail
+        for secret in secrets:
+            detail = detail.replace(secret, "***")
+        out.append(replace(result, detail=detail))
     return out
+
+
+def run_pre_checks(project: Project, desired: Desired) -> list[CheckResult]:
+    """What apply calls: run every check and write the pre-deployment log."""
+    results = run_checks(project, desired)
+    write_log(project, "pre-deployment", f"pre-deployment checks, target {desired.color}", results)
+    return results
+
+
+def run_post_checks(project: Project, desired: Desired) -> list[CheckResult]:
+    """The spec's probes against the target directly, then through nginx, as results named
+    `direct.<probe>` and `proxy.<probe>`."""
+    results = []
+    for via, through_proxy in (("direct", False), ("proxy", True)):
+        start = time.monotonic()
+        try:
+            probes = run_probes(project, desired, through_proxy=through_proxy)
+        except Exception as exc:  # probes that break are a failed verification, not a crash
+            seconds = time.monotonic() - start
+            results.append(CheckResult(f"{via}.probes", FAIL, describe_error(exc), seconds))
+            continue
+        for probe in probes:
+            status = PASS if probe.ok else FAIL
+            detail = f"skipped: {probe.detail}" if probe.skipped else probe.detail
+            results.append(CheckResult(f"{via}.{probe.name}", status, detail, probe.seconds))
+    return mask_secrets(project, desired, results)
+
+
+# --- logs and targets -----------------------------------------------------------------------------
+
+_STEP_STATUS = {PASS: "ok", WARN: "warn", FAIL: "failed"}
+
+
+def write_log(project: Project, kind: str, heading: str, results: Sequence[CheckResult]) -> Path:
+    """logs/deployment/<kind>-YYYYMMDD-HHMMSS.log: one line per check, then a summary."""
+    rec = Recorder(project, kind, out=io.StringIO())
+    try:
+        rec.line(f"{project.spec.project}: {heading}")
+        for r in results:
+            rec.step(StepResult(r.name, _STEP_STATUS.get(r.status, r.status), r.seconds, r.detail))
+        counts = {s: sum(1 for r in results if r.status == s) for s in (PASS, WARN, FAIL)}
+        rec.line(f"{counts[PASS]} passed, {counts[WARN]} warnings, {counts[FAIL]} failed")
+    finally:
+        rec.close()
+    return rec.log_path
+
+
+def observe_active(project: Project) -> Active:
+    probe = project.desired(COLORS[0])
+    return detect_active(probe, observe(project, probe))
+
+
+def pre_target(project: Project, target: str | None) -> Desired:
+    """The colour to check before a deploy: as `specctl plan` picks it (the one not serving)."""
+    if target is None:
+        active = observe_active(project)
+        if active.state == "mixed":
+            raise SpecctlError(
+                f"cannot choose a target: {active.detail}",
+                hint="name it: specctl check pre --target blue|green",
+            )
+        target = default_target(active)
+    return _desired(project, target)
+
+
+def post_target(project: Project, target: str | None) -> Desired:
+    """The colour to verify after a deploy: the one serving traffic."""
+    if target is None:
+        active = observe_active(project)
+        if active.color is None:
+            raise SpecctlError(
+                f"cannot choose a target: {active.detail}",
+                hint="name it: specctl check post --target blue|green",
+            )
+        target = active.color
+    return _desired(project, target)
+
+
+def _desired(project: Project, target: str) -> Desired:
+    if target not in COLORS:
+        raise SpecctlError(f"--target: must be blue or green (got {target!r})")
+    return project.desired(target)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import stat
 import time
@@ -13,11 +12,11 @@ from typing import Any
 import crossplane
 from docker.errors import DockerException
 from specctl.appliers.engine import api
+from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired, DesiredPath
 from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import Live, LiveContainer, LiveFile, LiveMount, LiveNginx, LivePath
-from specctl.schemas.units import seconds
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
@@ -40,7 +39,8 @@ def observe_paths(
     project: Project, desired: Desired, *, now: float | None = None
 ) -> list[LivePath]:
     at = time.time() if now is None else now
-    return [observe_path(project, p, now=at) for p in desired.paths]
+    others = locations(project)
+    return [observe_path(project, p, now=at, others=others) for p in desired.paths]
 
 
 def observe_containers(project_name: str) -> list[LiveContainer]:
@@ -151,31 +151,30 @@ def _collect_upstreams(
             _collect_upstreams(directive["block"], managed, out)
 
 
-def observe_path(project: Project, desired: DesiredPath, *, now: float) -> LivePath:
-    path = project.path(desired.path)
+def observe_path(
+    project: Project, desired: DesiredPath, *, now: float, others: dict[str, Path] | None = None
+) -> LivePath:
+    """The managed path as it is, and the fixes `fix-permissions` would make to it: the plan and
+    fix-permissions share one planner, so they cannot disagree."""
+    real, planned = plan_path(project, desired, now=now, others=others)
     base: dict[str, Any] = {"address": desired.address, "path": desired.path}
     files = [
-        _file(path / f["name"], want_hash="sha256" in f, name=f["name"]) for f in desired.files
+        _file(real / f["name"], want_hash="sha256" in f, name=f["name"]) for f in desired.files
     ]
+    pending = [fix.line(desired.path) for fix in planned.fixes]
     try:
-        st = path.lstat()
+        st = real.stat()
     except FileNotFoundError:
-        return LivePath(**base, files=files)
+        return LivePath(**base, files=files, pending=pending, problems=planned.problems)
     except OSError as exc:
-        raise ObserveError(f"{desired.address}: cannot read {path} ({exc.strerror})") from None
+        raise ObserveError(f"{desired.address}: cannot read {real} ({exc.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
         kind = "directory"
     elif stat.S_ISREG(st.st_mode):
         kind = "file"
     else:
         kind = "other"
-    missing = [s for s in desired.subdirs if not (path / s).is_dir()]
-    nested = bool(desired.color) and (path / str(desired.color)).is_dir()
-    stale = 0
-    if desired.cleanup is not None and kind == "directory":
-        stale = len(
-            stale_files(path / desired.cleanup["subdir"], desired.cleanup["older_than"], now)
-        )
+    ops = [fix.op for fix in planned.fixes]
     return LivePath(
         **base,
         exists=True,
@@ -183,25 +182,13 @@ def observe_path(project: Project, desired: DesiredPath, *, now: float) -> LiveP
         uid=st.st_uid,
         gid=st.st_gid,
         mode=f"{stat.S_IMODE(st.st_mode):04o}",
-        missing_subdirs=missing,
+        missing_subdirs=[s for s in desired.subdirs if not (real / s).is_dir()],
         files=files,
-        nested_duplicate=nested,
-        stale_temp_files=stale,
+        nested_duplicate="move" in ops,
+        stale_temp_files=ops.count("remove"),
+        pending=pending,
+        problems=planned.problems,
     )
-
-
-def stale_files(folder: Path, older_than: str, now: float) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    limit = now - seconds(older_than)
-    out = []
-    for entry in os.scandir(folder):
-        if (
-            entry.is_file(follow_symlinks=False)
-            and entry.stat(follow_symlinks=False).st_mtime < limit
-        ):
-            out.append(Path(entry.path))
-    return sorted(out)
 
 
 def _file(path: Path, *, want_hash: bool, name: str) -> LiveFile:

@@ -49,8 +49,14 @@ def backup_step(project: Project, desired: Desired, run: Run) -> str:
     from specctl.appliers.backup import create_backup
 
     backup = create_backup(project, desired, reason=f"apply {desired.color}")
+    run.backup_id = backup.id
     run.rec.line(f"  backup {backup.id}: {backup.summary}")
-    return backup.id
+    if not project.spec.backups.verify:
+        return backup.id
+    from specctl.appliers.backup_verify import verify_backup
+
+    # backups.verify: no switch unless this backup restores; a failure here stops the apply.
+    return f"{backup.id}, verified: {verify_backup(project, backup.id)}"
 
 
 def migrate_step(project: Project, desired: Desired, run: Run) -> str:

@@ -232,50 +232,45 @@ def _env_changes(wanted: dict[str, str], have: dict[str, str]) -> list[FieldChan
 
 
 def diff_path(path: DesiredPath, current: LivePath | None) -> tuple[Change | None, list[str]]:
+    """What fix-permissions will do to one managed path (its own planner decided, in observe)."""
     notes = [
         f"{path.address}: required file {f.name} is missing"
         for f in (current.files if current else [])
         if not f.exists
     ]
+    notes += [f"{path.address}: {problem}" for problem in (current.problems if current else [])]
     if current is None or not current.exists:
-        return (
-            Change(
-                address=path.address,
-                action=Action.CREATE,
-                kind="path",
-                after={"path": path.path, "owner": f"{path.uid}:{path.gid}", "mode": path.mode},
-                reason="create",
-            ),
-            notes,
+        if path.kind in ("file", "secret"):
+            return None, [*notes, f"{path.address}: {path.path} is missing; put it in place"]
+        after = {"path": path.path, "owner": f"{path.uid}:{path.gid}", "mode": path.mode}
+        change = Change(
+            address=path.address, action=Action.CREATE, kind="path", after=after, reason="create"
         )
+        return change, notes
+    if not current.pending:
+        return None, notes
     fields = []
-    if path.kind in ("file", "secret") and current.kind != "file" and current.kind != "missing":
-        notes.append(f"{path.address}: {path.path} should be a file but is a {current.kind}")
     if (current.uid, current.gid) != (path.uid, path.gid):
-        fields.append(
-            FieldChange(
-                key="owner", before=f"{current.uid}:{current.gid}", after=f"{path.uid}:{path.gid}"
-            )
-        )
+        owner = f"{path.uid}:{path.gid}"
+        fields.append(FieldChange(key="owner", before=f"{current.uid}:{current.gid}", after=owner))
     if current.mode != path.mode:
         fields.append(FieldChange(key="mode", before=current.mode, after=path.mode))
     if current.missing_subdirs:
-        fields.append(
-            FieldChange(key="subdirs", before=None, after=", ".join(current.missing_subdirs))
-        )
+        subdirs = ", ".join(current.missing_subdirs)
+        fields.append(FieldChange(key="subdirs", before=None, after=subdirs))
     if current.nested_duplicate:
         nested = f"{path.path}/{path.color}"
         fields.append(FieldChange(key="nested", before=nested, after=f"merged into {path.path}"))
     if current.stale_temp_files:
         fields.append(FieldChange(key="stale temp files", before=current.stale_temp_files, after=0))
-    if not fields:
-        return None, notes
-    return (
-        Change(
-            address=path.address, action=Action.UPDATE, kind="path", fields=fields, reason="fix"
-        ),
-        notes,
+    count = len(current.pending)
+    fields.append(
+        FieldChange(key="actions", before=None, after=f"{count} (fix-permissions --dry-run)")
     )
+    change = Change(
+        address=path.address, action=Action.UPDATE, kind="path", fields=fields, reason="fix"
+    )
+    return change, notes
 
 
 def choose_target(requested: str | None, desired_any: Desired, live: Live) -> str:

@@ -80,6 +80,8 @@ class LivePath(Tolerant):
     files: list[LiveFile] = []
     nested_duplicate: bool = False  # e.g. uploads/blue/blue exists
     stale_temp_files: int = 0
+    pending: list[str] = []  # what fix-permissions would do, one action line each
+    problems: list[str] = []  # what it would leave alone (a person must look)
 
 
 ActiveState = Literal["none", "blue", "green", "mixed", "dangling"]

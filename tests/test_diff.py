@@ -135,12 +135,37 @@ def test_path_fixes(text_snapshot: SnapshotAssertion) -> None:
             "missing_subdirs": ["temp"],
             "nested_duplicate": True,
             "stale_temp_files": 2,
+            "pending": ["~ chown uploads/blue 0:0 → 1001:1001", "~ chmod uploads/blue 0700 → 0755"]
+            + [
+                "+ mkdir uploads/blue/temp (1001:1001 0755)",
+                "~ move uploads/blue/blue/a → uploads/blue/a",
+            ]
+            + ["- remove uploads/blue/temp/x (older than 24h)"] * 2,
         }
     )
     paths[2] = LivePath(address="path.weights", path="weights")
     plan = plan_for(spec(), "blue", live(paths=paths))
     assert [c.address for c in plan.changes] == ["path.uploads.blue", "path.weights"]
+    assert plan.changes[0].fields[-1].after == "6 (fix-permissions --dry-run)"
     assert render(plan, "text") == text_snapshot
+
+
+def test_a_path_with_nothing_pending_is_unchanged() -> None:
+    paths = right_paths()
+    paths[0] = paths[0].model_copy(update={"pending": []})
+    plan = plan_for(spec(), "blue", live(paths=paths))
+    assert plan.empty
+
+
+def test_a_missing_secret_file_is_a_warning_not_a_change() -> None:
+    text = (
+        (REPO / "config" / "demo.yaml")
+        .read_text()
+        .replace("paths:\n", "paths:\n  token:\n    path: secrets/token\n    kind: secret\n", 1)
+    )
+    plan = plan_for(spec(text), "blue", live())
+    assert plan.empty
+    assert "path.token: secrets/token is missing; put it in place" in plan.warnings
 
 
 def test_nginx_pointing_at_two_colours_is_named_mixed() -> None:
