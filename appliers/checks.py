@@ -4,7 +4,6 @@ files; writes logs/deployment/pre-deployment-*.log)."""
 
 from __future__ import annotations
 
-import difflib
 import io
 import time
 from collections.abc import Callable, Sequence
@@ -76,9 +75,6 @@ def run_checks(project: Project, desired: Desired) -> list[CheckResult]:
         except Exception as exc:  # a check that breaks is a failed check, not a crash
             status, detail = FAIL, describe_error(exc)
         out.append(CheckResult(name, status, detail, time.monotonic() - start))
-    unknown = sorted(skip - set(CHECKS))
-    if unknown:
-        out.append(CheckResult("skip", WARN, unknown_skips(unknown)))
     return mask_secrets(project, desired, out)
 
 
@@ -86,14 +82,6 @@ def describe_error(exc: Exception) -> str:
     if isinstance(exc, SpecctlError):
         return exc.message.splitlines()[0]
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-
-
-def unknown_skips(names: list[str]) -> str:
-    parts = []
-    for name in names:
-        close = difflib.get_close_matches(name, list(CHECKS), n=1, cutoff=0.6)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return f"checks.pre.skip names unknown checks: {', '.join(parts)}; known: {', '.join(CHECKS)}"
 
 
 def mask_secrets(

@@ -7,7 +7,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Iterator
 
-from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, Spec
+from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Spec
 
 Where = tuple[str | int, ...]
 Finding = tuple[Where, str]
@@ -17,6 +17,8 @@ SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|APIKEY)$", re.IGNO
 
 def validate_meaning(spec: Spec) -> list[Finding]:
     checks = (
+        _skips,
+        _owner_only,
         _ports,
         _references,
         _managed_paths,
@@ -25,6 +27,25 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _compose_passthrough,
     )
     return [finding for check in checks for finding in check(spec)]
+
+
+def _skips(spec: Spec) -> Iterator[Finding]:
+    for index, name in enumerate(spec.checks.pre.skip):
+        if name not in PRE_CHECKS:
+            yield ("checks", "pre", "skip", index), _unknown("check", name, PRE_CHECKS)
+
+
+def _owner_only(spec: Spec) -> Iterator[Finding]:
+    for name, managed in spec.paths.items():
+        private = managed.kind in ("secret", "certificate")
+        if private and managed.mode is not None and int(managed.mode, 8) & 0o077:
+            yield (
+                ("paths", name, "mode"),
+                (
+                    f"a {managed.kind} must be readable by its owner only "
+                    f"(got {managed.mode}; use 0600 for a file, 0700 for a folder)"
+                ),
+            )
 
 
 def host_ports(spec: Spec) -> Iterator[tuple[tuple[str | int, ...], str, int]]:

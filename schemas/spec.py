@@ -201,7 +201,6 @@ class Tls(Strict):
     target: str = "/etc/nginx/certs"
     certificate: str = "fullchain.pem"
     key: str = "privkey.pem"
-    warn_days: int = Field(default=30, ge=0)
 
 
 class Proxy(Strict):
@@ -232,6 +231,22 @@ class Deploy(Strict):
         default="stop", description="After a switch: stop the previous colour, or keep it warm."
     )
     rollback_timeout: Duration = "60s"
+
+
+# The pre-deployment checks, by their stable names (what checks.pre.skip may list).
+PRE_CHECKS = (
+    "docker",
+    "compose_files",
+    "env_files",
+    "tls",
+    "paths",
+    "required_files",
+    "database",
+    "nginx_config",
+    "disk",
+    "memory",
+    "ports",
+)
 
 
 class PreChecks(Strict):
