@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from specctl.appliers.health import wait_healthy
 from specctl.appliers.lock import project_lock
 from specctl.appliers.planning import Planned, check_saved_plan, load_saved_plan, make_plan
 from specctl.appliers.project import Project
-from specctl.appliers.record import Recorder, StepResult, append_audit, who
+from specctl.appliers.record import Recorder, StepResult, audited
 from specctl.appliers.steps import (
     backup_step,
     migrate_step,
@@ -75,27 +74,11 @@ def crash_point(step: str) -> None:
 
 def apply(project: Project, opts: Options, *, out: Any) -> int:
     rec = Recorder(project, "deployment", out=out)
-    record: dict[str, Any] = {
-        "id": uuid.uuid4().hex[:12],
-        "kind": "apply",
-        "started": time.time(),
-        **who(),
-    }
-    try:
-        with project_lock(_lock_path(project), command="specctl apply", warn=rec.line):
-            return _apply_locked(project, opts, rec, record)
-    except SpecctlError as exc:
-        record.update(result="failed", error=exc.message)
-        raise
-    finally:
-        record.setdefault("result", "ok")
-        record["finished"] = time.time()
-        record["seconds"] = round(record["finished"] - record["started"], 2)
-        record["steps"] = [s.__dict__ for s in rec.steps]
-        record["log"] = str(rec.log_path)
-        if record.get("plan") is not None or record["result"] != "ok":
-            append_audit(project, record)
-        rec.close()
+    with (
+        audited(project, "apply", rec=rec) as record,
+        project_lock(_lock_path(project), command="specctl apply", warn=rec.line),
+    ):
+        return _apply_locked(project, opts, rec, record)
 
 
 def _lock_path(project: Project) -> Path:
@@ -363,26 +346,11 @@ def _roll_back(run: Run) -> str:
 def rollback(project: Project, *, out: Any) -> int:
     """Switch traffic back to the other colour: instantly when it is warm, else start it first."""
     rec = Recorder(project, "rollback", out=out)
-    record: dict[str, Any] = {
-        "id": uuid.uuid4().hex[:12],
-        "kind": "rollback",
-        "started": time.time(),
-        **who(),
-    }
-    try:
-        with project_lock(_lock_path(project), command="specctl rollback", warn=rec.line):
-            return _rollback_locked(project, rec, record)
-    except SpecctlError as exc:
-        record.update(result="failed", error=exc.message)
-        raise
-    finally:
-        record.setdefault("result", "ok")
-        record["finished"] = time.time()
-        record["seconds"] = round(record["finished"] - record["started"], 2)
-        record["steps"] = [s.__dict__ for s in rec.steps]
-        record["log"] = str(rec.log_path)
-        append_audit(project, record)
-        rec.close()
+    with (
+        audited(project, "rollback", rec=rec) as record,
+        project_lock(_lock_path(project), command="specctl rollback", warn=rec.line),
+    ):
+        return _rollback_locked(project, rec, record)
 
 
 def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) -> int:

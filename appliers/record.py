@@ -8,11 +8,15 @@ import os
 import socket
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from specctl.appliers.project import Project
+from specctl.schemas.errors import SpecctlError
 
 AUDIT_FILE = "audit.jsonl"
 
@@ -85,6 +89,35 @@ def append_audit(project: Project, record: dict[str, Any]) -> None:
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+@contextmanager
+def audited(
+    project: Project, kind: str, *, rec: Recorder | None = None, **fields: object
+) -> Iterator[dict[str, Any]]:
+    """One audit record for the block: who, when, how long, the result and the error; the
+    block adds what it knows (target, plan, backup id)."""
+    record: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:12],
+        "kind": kind,
+        "started": time.time(),
+        **fields,
+        **who(),
+    }
+    try:
+        yield record
+    except SpecctlError as exc:
+        record.update(result="failed", error=exc.message)
+        raise
+    finally:
+        record.setdefault("result", "ok")
+        record["finished"] = time.time()
+        record["seconds"] = round(record["finished"] - record["started"], 2)
+        if rec is not None:
+            record["steps"] = [s.__dict__ for s in rec.steps]
+            record["log"] = str(rec.log_path)
+            rec.close()
+        append_audit(project, record)
 
 
 def read_audit(project: Project) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import sys
 import time
-import uuid
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +24,7 @@ from specctl.appliers.backup_verify import verify_backup
 from specctl.appliers.lock import project_lock
 from specctl.appliers.permissions import PathResult, fix_paths, managed_paths
 from specctl.appliers.project import Project
-from specctl.appliers.record import Recorder, append_audit, who
+from specctl.appliers.record import Recorder, audited
 from specctl.compiler.backup_manifest import human_age, human_size, list_rows, render_list
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
@@ -246,40 +245,26 @@ def _restore(
             )
         if not typer.confirm(question, default=False):
             raise SpecctlError("restore cancelled; nothing was changed")
-    record: dict[str, Any] = {
-        "id": uuid.uuid4().hex[:12],
-        "kind": "restore",
-        "started": time.time(),
-        "target": desired.color,
-        "previous": None,
-        "backup_id": backup_id,
-        **who(),
-    }
-    try:
-        with project_lock(lock_path(project), command="specctl backup restore"):
-            if database_container(project, desired) is None:
-                raise SpecctlError(
-                    "restore: the database service is not running",
-                    hint="start it (specctl apply) and restore again",
-                )
-            if safety:
-                before = create_backup(
-                    project,
-                    desired,
-                    reason=f"before restore of {backup_id}",
-                    database_only=True,
-                    prune_after=False,
-                )
-                record["safety_backup"] = before.id
-                typer.echo(f"safety backup {before.id}: {before.summary}")
-            typer.echo(restore_database(project, backup_id, desired))
-    except SpecctlError as exc:
-        record.update(result="failed", error=exc.message)
-        raise
-    finally:
-        record.setdefault("result", "ok")
-        record["finished"] = time.time()
-        record["seconds"] = round(record["finished"] - record["started"], 2)
-        append_audit(project, record)
+    fields: dict[str, Any] = {"target": desired.color, "previous": None, "backup_id": backup_id}
+    with (
+        audited(project, "restore", **fields) as record,
+        project_lock(lock_path(project), command="specctl backup restore"),
+    ):
+        if database_container(project, desired) is None:
+            raise SpecctlError(
+                "restore: the database service is not running",
+                hint="start it (specctl apply) and restore again",
+            )
+        if safety:
+            before = create_backup(
+                project,
+                desired,
+                reason=f"before restore of {backup_id}",
+                database_only=True,
+                prune_after=False,
+            )
+            record["safety_backup"] = before.id
+            typer.echo(f"safety backup {before.id}: {before.summary}")
+        typer.echo(restore_database(project, backup_id, desired))
     if record.get("safety_backup"):
         typer.echo(f"undo with: specctl backup restore {record['safety_backup']}")
