@@ -22,10 +22,11 @@ from tests.conftest import REPO
 DATA = REPO / "tests" / "data"
 ROWS: list[dict[str, Any]] = json.loads((DATA / "containers-demo-blue.json").read_text())
 NGINX = (DATA / "nginx-demo-blue.conf").read_text()
+SPEC_TEXT = (DATA / "demo-spec.yaml").read_text()
 
 
 def spec(text: str | None = None) -> Spec:
-    return load_spec(text or (REPO / "config" / "demo.yaml").read_text(), filename="demo.yaml")
+    return load_spec(text or SPEC_TEXT, filename="demo.yaml")
 
 
 def live(rows: list[dict[str, Any]] = ROWS, paths: list[LivePath] | None = None) -> Live:
@@ -91,7 +92,7 @@ def test_other_colour_creates_and_switches(fmt: str, text_snapshot: SnapshotAsse
 
 
 def test_one_image_change_is_one_recreate(text_snapshot: SnapshotAssertion) -> None:
-    text = (REPO / "config" / "demo.yaml").read_text()
+    text = SPEC_TEXT
     backend = text.index("  backend:")
     changed = text[:backend] + text[backend:].replace("${DEMO_VERSION:-1.0}", "1.1", 1)
     plan = plan_for(spec(changed), "blue", live())
@@ -158,10 +159,8 @@ def test_a_path_with_nothing_pending_is_unchanged() -> None:
 
 
 def test_a_missing_secret_file_is_a_warning_not_a_change() -> None:
-    text = (
-        (REPO / "config" / "demo.yaml")
-        .read_text()
-        .replace("paths:\n", "paths:\n  token:\n    path: secrets/token\n    kind: secret\n", 1)
+    text = SPEC_TEXT.replace(
+        "paths:\n", "paths:\n  token:\n    path: secrets/token\n    kind: secret\n", 1
     )
     plan = plan_for(spec(text), "blue", live())
     assert plan.empty
