@@ -32,7 +32,7 @@ def make_plan(project: Project, target: str | None) -> Planned:
     probe = project.desired(target or COLORS[0])
     live = observe(project, probe)
     active = detect_active(probe, live)
-    if target is None and active.state == "mixed":
+    if target is None and active.state in ("mixed", "unknown"):
         raise SpecctlError(
             f"cannot choose a target: {active.detail}",
             hint="name it: specctl plan --target blue|green",

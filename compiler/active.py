@@ -32,6 +32,12 @@ def detect_active(desired: Desired, live: Live) -> Active:
                 detail=f"no live nginx config; {' and '.join(running)} containers are running",
             )
         return Active(state="none", detail="nothing deployed yet")
+    if live.nginx.parse_error:
+        return Active(
+            state="unknown",
+            detail=f"the live nginx config does not parse ({live.nginx.parse_error}); nginx "
+            "keeps serving what it loaded last",
+        )
     routed = upstream_colors(desired, live)
     colors = set(routed.values())
     if None in colors or len(colors) != 1:

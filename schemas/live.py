@@ -84,7 +84,7 @@ class LivePath(Tolerant):
     problems: list[str] = []  # what it would leave alone (a person must look)
 
 
-ActiveState = Literal["none", "blue", "green", "mixed", "dangling"]
+ActiveState = Literal["none", "blue", "green", "mixed", "dangling", "unknown"]
 
 
 class Active(Tolerant):
