@@ -365,7 +365,7 @@ def rollback(project: Project, *, out: Any) -> int:
 
 
 def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) -> int:
-    from specctl.appliers.observe import observe
+    from specctl.appliers.observe import live_config_path, observe
     from specctl.compiler.active import detect_active
 
     start = time.monotonic()
@@ -410,10 +410,24 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
 
     timed_step(rec, "health", health)
 
+    live_file = live_config_path(project)
+    serving_text = live_file.read_text(encoding="utf-8") if live_file.is_file() else None
+
     def do_switch() -> str:
-        proven = switch_to(
-            project, desired, progress=rec.line, text=nginx.config_for(project, desired)
-        )
+        try:
+            proven = switch_to(
+                project, desired, progress=rec.line, text=nginx.config_for(project, desired)
+            )
+        except SpecctlError as exc:
+            if serving_text is None:
+                raise
+            # Not proven: put back exactly what served before, then fail.
+            back = project.desired(active.color or "blue")
+            switch_to(project, back, progress=rec.line, text=serving_text, prove=False)
+            raise ApplyError(
+                f"{exc.message}\nrolled back: the config that served {active.color} is back",
+                hint=exc.hint,
+            ) from None
         return f"traffic on {target}, proven in {max(proven.values()):.2f}s"
 
     timed_step(rec, "switch", do_switch)

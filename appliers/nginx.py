@@ -118,7 +118,9 @@ def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, fl
             if upstream.name in proven:
                 continue
             try:
-                response = httpx.get(base + upstream.probe, timeout=2.0)
+                # A busy host answers slowly: wait for an answer up to what the deadline leaves.
+                left = max(0.5, timeout - (time.monotonic() - start))
+                response = httpx.get(base + upstream.probe, timeout=min(5.0, left))
                 color = response.headers.get(header, "")
                 last[upstream.name] = f"HTTP {response.status_code}, {header}: {color or '(none)'}"
                 if color == desired.color and response.status_code < 500:
@@ -133,6 +135,7 @@ def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, fl
             raise ApplyError(
                 f"switch not proven within {timeout:.0f}s: requests through {base} did not reach "
                 f"{desired.color} ({details})",
-                hint=f"the app must name its colour in the {header} response header",
+                hint=f"each upstream's probe path must be routed to it by nginx and answered "
+                f"with the colour in the {header} response header",
             )
         time.sleep(0.1)

@@ -60,12 +60,21 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ),
     ("VERIFICATION_TESTS", "declare post-deployment probes under checks.post"),
     ("MAX_CPU_USAGE_PERCENT", "checks.pre has no CPU threshold"),
-    ("MAX_UPLOAD_SIZE", "belongs to a proxy location (max_body); no locations were imported"),
+    ("MAX_UPLOAD_SIZE", "belongs to a proxy location (max_body): add it to the /api/ location"),
     ("ENABLE_RATE_LIMITING", "rate limits belong in the nginx config (proxy.base)"),
     ("SUCCESS_INDICATORS", "success is judged by health checks and probes, not by log lines"),
     (r"DEPLOYMENT_STRATEGY|ROLLBACK_STRATEGY|CANARY_.*", _STRATEGY),
     (r"LB_HEALTH_CHECK_.*", _LB),
     (r"ENABLE_.*|SESSION_TIMEOUT", _APP),
+)
+
+
+# The paths the old nginx.prod.conf routed to each upstream, most specific first.
+_ROUTES = (
+    ("/api/ml/", "ml_service", False),
+    ("/socket.io/", "backend", True),
+    ("/api/", "backend", False),
+    ("/", "frontend", False),
 )
 
 
@@ -580,13 +589,22 @@ class _Mapper:
         out: dict[str, Any] = {
             "image": N("nginx:1.25-alpine", "a default: no proxy image is named"),
             "ports": ports,
-            "upstreams": N(
-                self.upstreams,
-                lead="No locations: the legacy config does not say which paths go to which "
-                "upstream. Add proxy.locations, or copy your nginx.prod.conf (NGINX_PROD_CONFIG) "
-                "beside this file and set proxy.base to it.",
-            ),
+            "upstreams": self.upstreams,
         }
+        known = {name for _, name, _ in _ROUTES}
+        table = [*_ROUTES, *((f"/{n}/", n, False) for n in self.upstreams if n not in known)]
+        routes = [
+            {"path": path, "upstream": name, **({"websocket": True} if ws else {})}
+            for path, name, ws in table
+            if name in self.upstreams
+        ]
+        if routes:
+            out["locations"] = N(
+                routes,
+                lead="The legacy config does not say which paths go to which upstream: these are "
+                "the routes of the old nginx.prod.conf. Check them, or copy your nginx.prod.conf "
+                "(NGINX_PROD_CONFIG) beside this file, set proxy.base to it and drop locations.",
+            )
         if self.ssl() and "SSL_CERT_DIR" in self.used:
             ports.append(N({"host": 443, "container": 443}, self.src("ENABLE_SSL")))
             tls: dict[str, Any] = {"path": "certs"}

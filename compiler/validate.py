@@ -129,6 +129,17 @@ def _references(spec: Spec) -> Iterator[Finding]:
         yield ("proxy", "locations"), "locations apply to the built-in template only, not to base"
     if not spec.proxy.upstreams:
         yield ("proxy", "upstreams"), "at least one upstream is needed to route traffic"
+    if spec.proxy.base is None:
+        routed = {location.upstream for location in spec.proxy.locations}
+        for up_name in spec.proxy.upstreams:
+            if up_name not in routed:
+                yield (
+                    ("proxy", "upstreams", up_name),
+                    (
+                        f"no location routes to upstream {up_name!r}; add one in proxy.locations "
+                        "(or give your own nginx config as proxy.base)"
+                    ),
+                )
     if spec.proxy.tls is not None:
         yield from _path_ref(spec, ("proxy", "tls", "path"), spec.proxy.tls.path)
     hook = spec.hooks.migrate

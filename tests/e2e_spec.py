@@ -5,8 +5,11 @@ NGINX_BASE, COLOR_HEADER, WEB_VERSION)."""
 from __future__ import annotations
 
 
-def spec_text(name: str, base_port: int) -> str:
+def spec_text(name: str, base_port: int, *, backups: bool = False) -> str:
     """Ports: blue base_port+100.., green base_port+200.., nginx base_port+80."""
+    backup = (
+        "{enabled: true, dir: backups, paths: [data], keep: 50}" if backups else "{enabled: false}"
+    )
     return f"""\
 version: 1
 project: {name}
@@ -55,8 +58,7 @@ deploy:
   switch_timeout: 5s
   drain: 1s
   retire: keep
-backups:
-  enabled: false
+backups: {backup}
 hooks:
   migrate:
     service: api

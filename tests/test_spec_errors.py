@@ -27,6 +27,7 @@ proxy:
   ports: [{host: 8080}]
   upstreams:
     web: {service: web}
+  locations: [{path: /, upstream: web}]
 """
 
 CASES = [
@@ -113,8 +114,8 @@ CASES = [
     ),
     (
         "proxy:\n  image: nginx\n",
-        "proxy:\n  image: nginx\n  base: x.conf\n  locations: [{path: /, upstream: web}]\n",
-        "spec.yaml:13:3: proxy.locations: locations apply to the built-in template only, not to base",
+        "proxy:\n  image: nginx\n  base: x.conf\n",
+        "spec.yaml:16:3: proxy.locations: locations apply to the built-in template only, not to base",
     ),
 ]
 

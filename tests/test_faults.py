@@ -1,0 +1,615 @@
+"""Fault injection on the real engine and a real nginx, with traffic flowing through nginx during
+every case. Each case asserts specctl's promise and records what it measured into
+docs/RELIABILITY.md (tests/reliability.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+from specctl.appliers.loadgen import Load, Report, describe
+
+from tests.conftest import REPO, Result, Sandbox, remove_project
+from tests.e2e_spec import files, spec_text
+from tests.reliability import Outcome, Record
+
+NAME = "flt1"
+BASE = 27000
+PUBLIC = BASE + 80
+GREEN_WEB = BASE + 200
+RECORD = Record()
+
+APPLY_STEPS = [
+    "pre-checks",
+    "permissions",
+    "backup",
+    "deploy",
+    "health",
+    "migrate",
+    "verify-direct",
+    "switch",
+    "verify-proxy",
+    "retire",
+]
+ROLLBACK_STEPS = ["health", "switch"]
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
+    root = tmp_path_factory.mktemp("faults")
+    remove_project(NAME)
+    spec_path = root / "config" / "spec.yaml"
+    spec_path.parent.mkdir(parents=True)
+    spec_path.write_text(spec_text(NAME, BASE, backups=True))
+    sandbox = Sandbox(root=root, spec_path=spec_path, name=NAME)
+    for rel, text in files().items():
+        sandbox.write(rel, text)
+    assert sandbox.cli("compile").code == 0
+    first = sandbox.cli("apply", "--target", "blue", "--yes")
+    assert first.code == 0, first.out + first.err
+    yield sandbox
+    remove_project(NAME)
+    if RECORD.outcomes:
+        RECORD.write()
+
+
+def cli(box: Sandbox, *args: str, **env: str) -> Result:
+    compiled = box.cli("compile", env=env)
+    assert compiled.code == 0, compiled.err
+    return box.cli(*args, env=env)
+
+
+def serving(box: Sandbox) -> str | None:
+    """Which colour answers through nginx right now (asked the way a client would)."""
+    try:
+        response = httpx.get(f"http://127.0.0.1:{PUBLIC}/api/version", timeout=5)
+    except httpx.HTTPError:
+        return None
+    return response.headers.get("X-App-Color") if response.status_code < 500 else None
+
+
+def inventory(box: Sandbox) -> set[str]:
+    """Everything that must never be lost: containers, volumes, upload files, backups."""
+    client = docker.from_env()
+    found = {
+        f"container {c.name}"
+        for c in client.containers.list(all=True, filters={"label": f"specctl.project={NAME}"})
+    }
+    found |= {f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(f"{NAME}-")}
+    for folder in ("data", "backups"):
+        base = box.root / folder
+        if base.is_dir():
+            found |= {f"file {p.relative_to(box.root)}" for p in base.rglob("*") if p.is_file()}
+    return found
+
+
+def seed_uploads(box: Sandbox) -> None:
+    for color in ("blue", "green"):
+        folder = box.root / "data" / color / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"keep-{color}.png").write_bytes(b"user data")
+
+
+def back_to_blue(box: Sandbox) -> None:
+    """Between cases: blue serves, green may or may not run."""
+    if serving(box) != "blue":
+        result = cli(box, "apply", "--target", "blue", "--yes")
+        assert result.code == 0, result.out + result.err
+    assert serving(box) == "blue"
+
+
+def outcome(
+    fault: str,
+    promise: str,
+    test: str,
+    result: Result | None,
+    report: Report,
+    box: Sandbox,
+    before: set[str],
+    **extra: object,
+) -> Outcome:
+    after = inventory(box)
+    # Recreated containers keep their names; temp files are not user data.
+    lost = sorted(x for x in before - after if "/temp/" not in x)
+    message = ""
+    if result is not None:
+        lines = [line for line in result.err.splitlines() if line.startswith("error:")]
+        message = lines[0] if lines else result.out.strip().splitlines()[-1]
+    return RECORD.add(
+        Outcome(
+            fault=fault,
+            promise=promise,
+            test=test,
+            exit_code=None if result is None else result.code,
+            failed_requests=report.failed,
+            requests=report.total,
+            serving_after=serving(box),
+            lost=lost,
+            message=message,
+            **extra,  # type: ignore[arg-type]
+        )
+    )
+
+
+def load() -> Load:
+    return Load(PUBLIC, path="/api/version", rate=200, seconds=180)
+
+
+@pytest.mark.parametrize("step", APPLY_STEPS)
+def test_apply_killed_at_each_step_converges(box: Sandbox, step: str) -> None:
+    back_to_blue(box)
+    seed_uploads(box)
+    before = inventory(box)
+    with load() as traffic:
+        time.sleep(0.5)
+        killed = cli(box, "apply", "--target", "green", "--yes", SPECCTL_TEST_KILL_AT=step)
+        assert killed.code == -signal.SIGKILL
+        during = serving(box)
+        again = cli(box, "apply", "--target", "green", "--yes")
+        after_apply = serving(box)
+        back = box.cli("rollback")
+        time.sleep(0.5)
+        report = traffic.stop()
+    record = outcome(
+        f"SIGKILL at apply step `{step}`, then apply re-run",
+        "re-run converges; traffic never on a colour that is not running",
+        f"test_apply_killed_at_each_step_converges[{step}]",
+        again,
+        report,
+        box,
+        before,
+        note=describe(report) if report.failed else "",
+    )
+    assert during in ("blue", "green")
+    assert again.code == 0, again.out + again.err
+    assert after_apply == "green"
+    assert back.code == 0, back.err
+    assert report.failed == 0, describe(report)
+    assert record.lost == []
+    record.passed = True
+
+
+@pytest.mark.parametrize("step", ROLLBACK_STEPS)
+def test_rollback_killed_converges(box: Sandbox, step: str) -> None:
+    back_to_blue(box)
+    assert cli(box, "apply", "--target", "green", "--yes").code == 0
+    before = inventory(box)
+    with load() as traffic:
+        time.sleep(0.5)
+        killed = cli(box, "rollback", SPECCTL_TEST_KILL_AT=step)
+        assert killed.code == -signal.SIGKILL
+        assert serving(box) in ("blue", "green")
+        again = box.cli("rollback") if serving(box) == "green" else box.cli("status")
+        time.sleep(0.5)
+        report = traffic.stop()
+    record = outcome(
+        f"SIGKILL at rollback step `{step}`, then rollback re-run",
+        "re-run converges on the previous colour",
+        f"test_rollback_killed_converges[{step}]",
+        again,
+        report,
+        box,
+        before,
+    )
+    assert again.code == 0, again.out + again.err
+    assert serving(box) == "blue"
+    assert report.failed == 0, describe(report)
+    assert record.lost == []
+    record.passed = True
+
+
+def test_target_crash_loops(box: Sandbox) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    with load() as traffic:
+        time.sleep(0.5)
+        result = cli(
+            box, "apply", "--target", "green", "--yes", FAIL_HEALTH="0", HEALTH_CMD="exit 1"
+        )
+        report = traffic.stop()
+    record = outcome(
+        "target colour never becomes healthy (health check always fails)",
+        "rolls back before any traffic moves; zero failed requests",
+        "test_target_crash_loops",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 1 and "not healthy after" in result.err
+    assert report.failed == 0 and serving(box) == "blue" and record.lost == []
+    record.passed = True
+
+
+def test_target_crash_loops_with_restarts(box: Sandbox) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    text = box.spec_path.read_text()
+    box.spec_path.write_text(
+        text.replace("APP_NAME: web", 'APP_NAME: web\n      APP_CRASH: "${CRASH:-0}"', 1)
+    )
+    try:
+        with load() as traffic:
+            time.sleep(0.5)
+            result = cli(box, "apply", "--target", "green", "--yes", CRASH="1")
+            report = traffic.stop()
+    finally:
+        box.spec_path.write_text(text)
+    record = outcome(
+        "target colour crash-loops (exits at start, restarted by Docker)",
+        "rolls back before any traffic moves; the error shows the container's last logs",
+        "test_target_crash_loops_with_restarts",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 1, result.out + result.err
+    assert "not healthy after" in result.err and "restarts" in result.err
+    assert report.failed == 0 and serving(box) == "blue" and record.lost == []
+    record.passed = True
+
+
+def test_target_turns_unhealthy_just_after_the_switch(box: Sandbox, tmp_path: Path) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    gate = tmp_path / "go"
+    env = {"SPECCTL_TEST_PAUSE_AT": "verify-proxy", "SPECCTL_TEST_PAUSE_FILE": str(gate)}
+    assert box.cli("compile").code == 0
+    with load() as traffic:
+        time.sleep(0.5)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "specctl",
+                "-f",
+                str(box.spec_path),
+                "apply",
+                "--target",
+                "green",
+                "--yes",
+            ],
+            cwd=box.root,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        paused = gate.with_name("go.paused")
+        deadline = time.monotonic() + 120
+        while not paused.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert paused.exists(), proc.communicate()
+        httpx.post(f"http://127.0.0.1:{GREEN_WEB}/control/fail-health", timeout=5)
+        gate.touch()
+        out, err = proc.communicate(timeout=300)
+        time.sleep(0.5)
+        report = traffic.stop()
+    result = Result(proc.returncode, out, err)
+    record = outcome(
+        "target turns unhealthy just after the switch",
+        "verification through nginx fails and traffic is switched back automatically",
+        "test_target_turns_unhealthy_just_after_the_switch",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 1, out + err
+    assert "verify-proxy" in out and "traffic back on blue" in out
+    assert report.failed == 0, describe(report)
+    assert serving(box) == "blue" and record.lost == []
+    record.passed = True
+
+
+def _proxy(box: Sandbox) -> docker.models.containers.Container:
+    client = docker.from_env()
+    (proxy,) = client.containers.list(
+        all=True,
+        filters={
+            "label": [
+                f"com.docker.compose.project={NAME}-shared",
+                "com.docker.compose.service=proxy",
+            ]
+        },
+    )
+    return proxy
+
+
+def test_nginx_container_stopped(box: Sandbox) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    with load() as traffic:
+        time.sleep(0.5)
+        _proxy(box).stop(timeout=5)
+        result = cli(box, "apply", "--target", "green", "--yes")
+        time.sleep(0.5)
+        report = traffic.stop()
+    record = outcome(
+        "the nginx container is stopped before an apply",
+        "apply starts nginx with the new colour's config and proves the switch; failures are "
+        "the time nginx was down (reported)",
+        "test_nginx_container_stopped",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 0, result.out + result.err
+    assert serving(box) == "green" and record.lost == []
+    assert report.failed > 0  # nginx was down for a while: counted, not hidden
+    record.passed = True
+
+
+def test_live_nginx_config_hand_edited_into_garbage(box: Sandbox) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    live = box.root / ".specctl" / "nginx" / "nginx.conf"
+    live.write_text("http { upstream web { server ; } this is not nginx\n")
+    plan = box.cli("plan")
+    with load() as traffic:
+        time.sleep(0.5)
+        result = cli(box, "apply", "--target", "green", "--yes")
+        time.sleep(0.5)
+        report = traffic.stop()
+    record = outcome(
+        "the live nginx config was hand-edited into an invalid state",
+        "plan names the state; apply installs a validated config; zero failed requests",
+        "test_live_nginx_config_hand_edited_into_garbage",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert plan.code == 1 and "live nginx config does not parse" in plan.err
+    assert result.code == 0, result.out + result.err
+    assert report.failed == 0, describe(report)
+    assert serving(box) == "green" and record.lost == []
+    record.passed = True
+
+
+def test_host_port_of_target_taken(box: Sandbox) -> None:
+    back_to_blue(box)
+    client = docker.from_env()
+    for c in client.containers.list(filters={"label": f"com.docker.compose.project={NAME}-green"}):
+        c.stop(timeout=5)
+    before = inventory(box)
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("0.0.0.0", GREEN_WEB))
+    holder.listen()
+    try:
+        with load() as traffic:
+            time.sleep(0.5)
+            result = cli(box, "apply", "--target", "green", "--yes")
+            report = traffic.stop()
+    finally:
+        holder.close()
+    record = outcome(
+        "a host port of the target is taken by another process",
+        "pre-checks stop the apply before anything changes and name the holder",
+        "test_host_port_of_target_taken",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 1
+    assert f"{GREEN_WEB}" in result.out + result.err and f"pid {os.getpid()}" in result.out
+    assert report.failed == 0 and serving(box) == "blue" and record.lost == []
+    record.passed = True
+
+
+def test_backup_directory_full(box: Sandbox) -> None:
+    back_to_blue(box)
+    backups = box.root / "backups"
+    kept = box.root / "backups-kept"
+    if backups.exists():
+        shutil.move(str(backups), str(kept))
+    backups.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(backups)], check=True)
+    (box.root / "data" / "blue" / "images" / "big.bin").write_bytes(os.urandom(200_000))
+    try:
+        before = inventory(box)
+        with load() as traffic:
+            time.sleep(0.5)
+            result = cli(box, "apply", "--target", "green", "--yes")
+            report = traffic.stop()
+        leftovers = sorted(p.name for p in backups.iterdir())
+    finally:
+        subprocess.run(["umount", str(backups)], check=True)
+        backups.rmdir()
+        if kept.exists():
+            shutil.move(str(kept), str(backups))
+    record = outcome(
+        "the backup directory is on a full filesystem",
+        "the backup step fails cleanly (no partial backup), nothing is deployed",
+        "test_backup_directory_full",
+        result,
+        report,
+        box,
+        before - {"file data/blue/images/big.bin"},
+    )
+    assert result.code == 1 and "backup" in result.err
+    assert leftovers == [], leftovers
+    assert report.failed == 0 and serving(box) == "blue"
+    record.passed = True
+
+
+def test_two_applies_at_the_same_moment(box: Sandbox) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    assert box.cli("compile").code == 0
+    argv = [
+        sys.executable,
+        "-m",
+        "specctl",
+        "-f",
+        str(box.spec_path),
+        "apply",
+        "--target",
+        "green",
+        "--yes",
+    ]
+    with load() as traffic:
+        time.sleep(0.5)
+        procs = [
+            subprocess.Popen(
+                argv, cwd=box.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        report = traffic.stop()
+    codes = sorted(p.returncode for p in procs)
+    loser = next((err for (out, err), p in zip(outputs, procs, strict=True) if p.returncode), "")
+    result = Result(codes[-1], "", loser)
+    record = outcome(
+        "two applies started at the same moment",
+        "one runs, the other is refused naming the lock holder",
+        "test_two_applies_at_the_same_moment",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert codes == [0, 1], outputs
+    assert "another specctl holds the lock" in loser
+    assert report.failed == 0 and serving(box) == "green" and record.lost == []
+    record.passed = True
+
+
+def test_env_file_loses_a_variable_between_plan_and_apply(box: Sandbox, tmp_path: Path) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    saved = tmp_path / "plan.json"
+    assert cli(box, "plan", "--target", "green", "-o", str(saved)).code in (0, 2)
+    env = box.root / ".env.green"
+    original = env.read_text()
+    env.write_text("OTHER=1\n")
+    try:
+        with load() as traffic:
+            time.sleep(0.5)
+            result = box.cli("apply", str(saved), "--target", "green", "--yes")
+            report = traffic.stop()
+    finally:
+        env.write_text(original)
+    record = outcome(
+        "an env file loses a required variable between plan and apply",
+        "pre-checks refuse the apply, naming the variable (never its value)",
+        "test_env_file_loses_a_variable_between_plan_and_apply",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 1 and "env_files" in result.err + result.out
+    assert "API_SECRET" in result.out
+    assert report.failed == 0 and serving(box) == "blue" and record.lost == []
+    record.passed = True
+
+
+def test_saved_plan_refused_after_live_state_moved(box: Sandbox, tmp_path: Path) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    saved = tmp_path / "plan.json"
+    assert cli(box, "plan", "--target", "green", "-o", str(saved)).code in (0, 2)
+    client = docker.from_env()
+    for c in client.containers.list(filters={"label": f"com.docker.compose.project={NAME}-green"}):
+        c.stop(timeout=5)
+    with load() as traffic:
+        time.sleep(0.5)
+        result = box.cli("apply", str(saved), "--target", "green", "--yes")
+        report = traffic.stop()
+    record = outcome(
+        "a saved plan is applied after live state changed",
+        "the plan is refused; nothing changes",
+        "test_saved_plan_refused_after_live_state_moved",
+        result,
+        report,
+        box,
+        before,
+    )
+    assert result.code == 1 and "live state has moved" in result.err
+    assert report.failed == 0 and serving(box) == "blue" and record.lost == []
+    record.passed = True
+
+
+def test_docker_daemon_restarted_in_the_middle_of_an_apply(box: Sandbox, tmp_path: Path) -> None:
+    back_to_blue(box)
+    before = inventory(box)
+    gate = tmp_path / "go"
+    env = {"SPECCTL_TEST_PAUSE_AT": "health", "SPECCTL_TEST_PAUSE_FILE": str(gate)}
+    assert cli(box, "compile", WEB_VERSION="1.1").code == 0
+    with load() as traffic:
+        time.sleep(0.5)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "specctl",
+                "-f",
+                str(box.spec_path),
+                "apply",
+                "--target",
+                "green",
+                "--yes",
+            ],
+            cwd=box.root,
+            env={**os.environ, **env, "WEB_VERSION": "1.1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        paused = gate.with_name("go.paused")
+        deadline = time.monotonic() + 180
+        while not paused.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert paused.exists(), proc.communicate()
+        restart_dockerd()
+        gate.touch()
+        out, err = proc.communicate(timeout=300)
+        time.sleep(2)
+        after_first = serving(box)
+        again = cli(box, "apply", "--target", "green", "--yes", WEB_VERSION="1.1")
+        time.sleep(0.5)
+        report = traffic.stop()
+    record = outcome(
+        "the Docker daemon restarts in the middle of an apply (after deploy, before health)",
+        "the apply finishes or rolls back; a re-run converges; failures are the time the "
+        "engine and its containers were down (reported)",
+        "test_docker_daemon_restarted_in_the_middle_of_an_apply",
+        again,
+        report,
+        box,
+        before,
+        note=f"first apply exited {proc.returncode}; served {after_first} after it",
+    )
+    assert proc.returncode in (0, 1), out + err
+    assert "Traceback" not in err
+    assert again.code == 0, again.out + again.err
+    assert serving(box) == "green" and record.lost == []
+    record.passed = True
+
+
+def restart_dockerd() -> None:
+    """Stop dockerd the way a package upgrade would (SIGTERM), then start it again."""
+    pid = int(
+        subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()[0]
+    )
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.2)
+    subprocess.run(["bash", str(REPO / "testbed" / "engine.sh")], check=True, timeout=120)
