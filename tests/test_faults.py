@@ -255,7 +255,7 @@ def test_target_crash_loops_with_restarts(box: Sandbox) -> None:
         before,
     )
     assert result.code == 1, result.out + result.err
-    assert "not healthy after" in result.err and "restarts" in result.err
+    assert "not healthy after" in result.err and "last log lines" in result.err
     assert report.failed == 0 and serving(box) == "blue" and record.lost == []
     record.passed = True
 
@@ -418,13 +418,17 @@ def test_backup_directory_full(box: Sandbox) -> None:
     if backups.exists():
         shutil.move(str(backups), str(kept))
     backups.mkdir()
+    big = box.root / "data" / "blue" / "images" / "big.bin"
+    big.parent.mkdir(parents=True, exist_ok=True)
+    big.write_bytes(os.urandom(200_000))  # more than the full filesystem can take
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(backups)], check=True)
-    (box.root / "data" / "blue" / "images" / "big.bin").write_bytes(os.urandom(200_000))
     try:
         before = inventory(box)
         with load() as traffic:
             time.sleep(0.5)
-            result = cli(box, "apply", "--target", "green", "--yes")
+            checked = cli(box, "apply", "--target", "green", "--yes")
+            # Past the disk check with --force, the backup itself must fail cleanly.
+            result = cli(box, "apply", "--target", "green", "--yes", "--force")
             report = traffic.stop()
         leftovers = sorted(p.name for p in backups.iterdir())
     finally:
@@ -434,14 +438,17 @@ def test_backup_directory_full(box: Sandbox) -> None:
             shutil.move(str(kept), str(backups))
     record = outcome(
         "the backup directory is on a full filesystem",
-        "the backup step fails cleanly (no partial backup), nothing is deployed",
+        "the disk pre-check stops the apply; forced past it, the backup step fails cleanly "
+        "(no partial backup) and nothing is deployed",
         "test_backup_directory_full",
         result,
         report,
         box,
         before - {"file data/blue/images/big.bin"},
     )
-    assert result.code == 1 and "backup" in result.err
+    assert checked.code == 1 and "pre-deployment checks failed: disk" in checked.err
+    assert result.code == 1 and "backup failed" in result.err, result.out + result.err
+    assert "space" in result.err
     assert leftovers == [], leftovers
     assert report.failed == 0 and serving(box) == "blue"
     record.passed = True
