@@ -246,4 +246,9 @@ def test_history_lists_applies_and_rollbacks(box: Sandbox) -> None:
     assert {"ok", "failed"} <= results
     audit = (box.root / "logs" / "deployment" / "audit.jsonl").read_text()
     assert SECRET not in audit
-    assert all("steps" in r and "spec_hash" in r for r in records if r["kind"] == "apply")
+    applies = [r for r in records if r["kind"] == "apply"]
+    assert all("steps" in r and "user" in r and "seconds" in r for r in applies)
+    # Every apply that got past the lock knows what it planned against.
+    assert all("spec_hash" in r and "plan" in r for r in applies if r.get("target"))
+    refused = [r for r in applies if "holds the lock" in r.get("error", "")]
+    assert refused and all("target" not in r for r in refused)
