@@ -75,6 +75,7 @@ services:
   ports: [{{host: {base + 40}, container: 80}}]
   upstreams:
     web: {{service: web}}
+  locations: [{{path: /, upstream: web}}]
 {proxy}backups: {backups}
 {extra}"""
 
