@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import os
@@ -9,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specctl.compiler.compile import Inputs, compile_spec, desired_for, digest
-from specctl.compiler.load import load_spec
+from specctl.compiler.load import MAX_SPEC_BYTES, dotted, load_spec, parse_yaml
+from specctl.compiler.validate import expand_path
 from specctl.schemas.desired import Desired
-from specctl.schemas.errors import CompileError, Problem, SpecError
-from specctl.schemas.spec import Spec
+from specctl.schemas.errors import Problem, SpecError
+from specctl.schemas.spec import COLORS, Spec
 
 DEFAULT_SPEC = Path("config/spec.yaml")
 
@@ -55,20 +57,29 @@ def default_generated(spec_path: Path) -> Path:
     return folder.parent / "generated" if folder.name == "config" else folder / "generated"
 
 
-def read_text(path: Path, *, shown: str) -> str:
+def read_text(path: Path, *, shown: str, what: str = "the spec") -> str:
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_SPEC_BYTES + 1)  # bounded: -f /dev/zero must not fill memory
     except FileNotFoundError:
         raise SpecError([Problem(shown, 1, 1, "", "file not found")]) from None
     except OSError as exc:
         raise SpecError([Problem(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        message = (
+            f"file is larger than {MAX_SPEC_BYTES // 2**20} MiB; refused unread (is it {what}?)"
+        )
+        raise SpecError([Problem(shown, 1, 1, "", message)])
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        message = f"UTF-16 text (it starts with a byte order mark); save {what} as UTF-8"
+        raise SpecError([Problem(shown, 1, 1, "", message)])
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError(
-            [Problem(shown, line, column, "", "not valid UTF-8 text; save the spec as UTF-8")]
+            [Problem(shown, line, column, "", f"not valid UTF-8 text; save {what} as UTF-8")]
         ) from None
 
 
@@ -77,25 +88,74 @@ def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
     shown = _shown(spec_path)
     if spec_path.is_dir():
         raise SpecError([Problem(shown, 1, 1, "", "is a folder, not a spec file")])
-    spec = load_spec(read_text(spec_path, shown=shown), filename=shown, env=os.environ)
+    text = read_text(spec_path, shown=shown)
+    spec = load_spec(text, filename=shown, env=os.environ)
     root = Path(os.path.normpath(spec_path.parent / spec.root))
+    _refuse_outside(spec, text, shown=shown, spec_dir=spec_path.parent, root=root)
     generated = (generated or default_generated(spec_path)).absolute()
     base_text = None
     if spec.proxy.base is not None:
         base_path = Path(os.path.normpath(spec_path.parent / spec.proxy.base))
         try:
-            base_text = base_path.read_text(encoding="utf-8")
+            base_path.open("rb").close()
         except OSError as exc:
-            raise CompileError(
-                f"{shown}: proxy.base: cannot read {spec.proxy.base} ({exc.strerror})",
+            message = f"cannot read {spec.proxy.base!r} ({exc.strerror})"
+            raise _located(
+                text,
+                shown,
+                {("proxy", "base"): message},
                 hint="proxy.base is relative to the spec file",
             ) from None
+        base_text = read_text(base_path, shown=_shown(base_path), what="the nginx config")
     inputs = Inputs(
         spec_name=os.path.relpath(spec_path, generated.parent),
         root_ref=os.path.relpath(root, generated / spec.project),
         base_nginx=base_text,
     )
     return Project(spec=spec, spec_path=spec_path, root=root, generated=generated, inputs=inputs)
+
+
+def _refuse_outside(spec: Spec, text: str, *, shown: str, spec_dir: Path, root: Path) -> None:
+    """proxy.base and relative env files must stay inside the project root once `..` and
+    symlinks are resolved: the base is copied into generated/ (which is committed) and into the
+    live nginx config, and a link out of the project should not pass for a project file."""
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
+    if spec.proxy.base is not None:
+        found.append((("proxy", "base"), spec.proxy.base, str(spec_dir / spec.proxy.base)))
+    for name, service in spec.services.items():
+        for index, rel in enumerate(service.env_files):
+            if not rel.startswith("/"):
+                where: tuple[str | int, ...] = ("services", name, "env_files", index)
+                found += [(where, rel, str(root / expand_path(rel, c))) for c in COLORS]
+    inside = os.path.realpath(root)
+    problems: dict[tuple[str | int, ...], str] = {}
+    for where, written, path in found:
+        real = os.path.realpath(path)
+        if where not in problems and os.path.commonpath([real, inside]) != inside:
+            problems[where] = (
+                f"{written!r} resolves to {real}, outside the project root {inside}; "
+                "keep it inside the project"
+            )
+    if problems:
+        raise _located(
+            text,
+            shown,
+            problems,
+            hint="keep the file inside the project (a symlink that leads out does not count); "
+            "an env file kept elsewhere can be named by its absolute path",
+        )
+
+
+def _located(
+    text: str, shown: str, problems: dict[tuple[str | int, ...], str], *, hint: str
+) -> SpecError:
+    """A SpecError for problems found after loading, each at the line and column of its key."""
+    _, positions = parse_yaml(text, filename=shown)
+    located = [
+        Problem(shown, *positions.get(where, (1, 1)), dotted(where), message)
+        for where, message in problems.items()
+    ]
+    return SpecError(sorted(located, key=lambda p: (p.line, p.column)), hint=hint)
 
 
 def _shown(path: Path) -> str:

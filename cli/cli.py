@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
@@ -113,6 +115,7 @@ def schema() -> None:
     sys.stdout.write(schema_json())
 
 
+@functools.cache  # once per process: main() may be called many times (tests, embedding)
 def _register_more() -> None:
     # Commands of later layers register themselves here to keep this module small.
     from specctl import commands
@@ -128,13 +131,16 @@ def main(argv: list[str] | None = None) -> None:
         app(args=args, prog_name="specctl")
     except SpecError as exc:
         for problem in exc.problems:
-            sys.stderr.write(problem.render() + "\n")
+            sys.stderr.write(printable(problem.render()) + "\n")
         noun = "problem" if len(exc.problems) == 1 else "problems"
         sys.stderr.write(f"error: the spec is invalid ({len(exc.problems)} {noun})\n")
+        if exc.hint:
+            sys.stderr.write(f"hint: {printable(exc.hint)}\n")
         _debug(debug)
         sys.exit(1)
     except SpecctlError as exc:
-        sys.stderr.write(f"error: {exc.render()}\n")
+        message = printable(exc.render(), keep="\n")
+        sys.stderr.write(f"error: {message}\n")
         _debug(debug)
         sys.exit(1)
     except KeyboardInterrupt:
@@ -147,6 +153,18 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sys.stderr.write("hint: run with --debug for the traceback\n")
         sys.exit(1)
+
+
+_UNSAFE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def printable(text: str, *, keep: str = "") -> str:
+    """Escape control, format and line-separator characters that came from a spec (a key written
+    as "\\e[2J" or "a\\nb"), so a message stays one line and cannot drive the terminal."""
+    return "".join(
+        ch if ch in keep or unicodedata.category(ch) not in _UNSAFE else ascii(ch)[1:-1]
+        for ch in text
+    )
 
 
 def _debug(debug: bool) -> None:

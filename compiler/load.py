@@ -6,13 +6,19 @@ import difflib
 import re
 import types
 import typing
+import warnings
 from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, merge_attrib
+from ruamel.yaml.composer import Composer, ComposerError, MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode
+from ruamel.yaml.reader import ReaderError
 from specctl.compiler.validate import validate_meaning
 from specctl.schemas.errors import Problem, SpecError
 from specctl.schemas.spec import Spec
@@ -20,8 +26,14 @@ from specctl.schemas.spec import Spec
 Path = tuple[str | int, ...]
 Positions = dict[Path, tuple[int, int]]
 
+# Bounds on what a spec may be, so that hostile input is refused in seconds with bounded memory
+# (the YAML parser is pure Python and slow on some shapes). A real spec is a few hundred lines,
+# a thousand-service one a few thousand nodes, and nests about ten levels.
 MAX_SPEC_BYTES = 4 * 1024 * 1024
-MAX_NODES = 200_000
+MAX_LINES = 100_000
+MAX_NODES = 50_000  # values as written, and again once aliases are expanded
+MAX_DEPTH = 64
+_LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")  # what the YAML reader counts as one
 
 
 def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None) -> Spec:
@@ -30,14 +42,16 @@ def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None)
     data, positions = parse_yaml(text, filename=filename)
     data = interpolate(data, env or {}, positions, filename)
     if not isinstance(data, dict):
-        raise SpecError([Problem(filename, 1, 1, "", "the spec must be a mapping of keys")])
+        got = "the file is empty" if data is None else f"got {type(data).__name__} {_show(data)}"
+        message = f"the spec must be a mapping of keys ({got})"
+        raise SpecError([Problem(filename, 1, 1, "", message)])
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(err, positions, filename) for err in exc.errors()]
+        problems = [_problem(err, data, positions, filename) for err in exc.errors()]
         raise SpecError(_sorted(problems)) from None
     meaning = [
-        Problem(filename, *_locate(path, positions), _dotted(path), message)
+        Problem(filename, *_locate(path, positions), dotted(path), message)
         for path, message in validate_meaning(spec)
     ]
     if meaning:
@@ -49,56 +63,183 @@ def parse_yaml(text: str, *, filename: str) -> tuple[Any, Positions]:
     """YAML text -> plain Python values and the (line, column) of every key and item."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_SPEC_BYTES:
         raise SpecError([Problem(filename, 1, 1, "", "file is larger than 4 MiB; not a spec")])
+    if sum(text.count(brk) for brk in _LINE_BREAKS) > MAX_LINES:
+        message = f"more than {MAX_LINES} lines; not a spec"
+        raise SpecError([Problem(filename, MAX_LINES + 1, 1, "", message)])
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
+    yaml.max_depth = MAX_DEPTH
+    yaml.Composer = _Composer
+    yaml.Constructor = _Constructor
     try:
-        node = yaml.load(text)
+        with warnings.catch_warnings():
+            # ruamel warns about legal YAML (a reused anchor, a YAML 1.1 float such as 1e3) on
+            # stderr; the spec is judged by the checks below, not by library notes.
+            warnings.simplefilter("ignore")
+            node = yaml.load(text)
+    except MaxDepthExceededError as exc:
+        line, col = _mark(exc)
+        message = f"invalid YAML: nested more than {MAX_DEPTH} levels deep; not a spec"
+        raise SpecError([Problem(filename, line, col, "", message)]) from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        line, col = _mark(exc)
         what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise SpecError([Problem(filename, line, col, "", f"invalid YAML: {what}")]) from None
+    except ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        what = f"character U+{exc.character:04X} is not allowed ({exc.reason}); remove it"
+        raise SpecError([Problem(filename, line, col, "", f"invalid YAML: {what}")]) from None
     except YAMLError as exc:
-        raise SpecError([Problem(filename, 1, 1, "", f"invalid YAML: {exc}")]) from None
+        what = " ".join(str(exc).split())
+        raise SpecError([Problem(filename, 1, 1, "", f"invalid YAML: {what}")]) from None
     positions: Positions = {}
-    counter = [0]
-    return _plain(node, (), positions, counter, filename), positions
+    return _plain(node, (), positions, _Budget(filename), filename), positions
 
 
-def _plain(node: Any, path: Path, positions: Positions, counter: list[int], filename: str) -> Any:
-    # Aliases are shared objects: walking them would let a small file expand exponentially.
-    counter[0] += 1
-    if counter[0] > MAX_NODES:
-        raise SpecError(
-            [Problem(filename, 1, 1, "", f"more than {MAX_NODES} values (alias expansion?)")]
-        )
+class _Composer(Composer):
+    """Stops at MAX_NODES, and refuses YAML tags: a spec is plain data, and a tag reaches
+    constructors (`!!omap`, `!!python/...`, `!!int abc`) that fail without saying where."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        self.nodes += 1
+        if self.nodes > MAX_NODES:  # stop scanning here: a long flow list would take minutes
+            raise ComposerError(
+                None, None, f"more than {MAX_NODES} values; not a spec", event.start_mark
+            )
+        tag = getattr(event, "ctag", None)
+        if tag is not None and str(tag) != "!":
+            written = f"{tag.handle or '!'}{tag.suffix}"
+            raise ComposerError(
+                None,
+                None,
+                f"tags such as {written} are not supported in a spec; write the plain value",
+                event.start_mark,
+            )
+        node = super().compose_node(parent, index)
+        if index is None and isinstance(parent, MappingNode) and not isinstance(node, ScalarNode):
+            # A list or map as a key (`? [a, b]`) may hold unhashable values the constructor
+            # trips over; no spec key is one.
+            raise ComposerError(None, None, "keys must be plain text", event.start_mark)
+        return node
+
+
+class _Constructor(RoundTripConstructor):
+    """Locates a plain value that looks typed but does not convert (`2020-13-45`, a number with
+    thousands of digits), and anything else the constructor trips over, at a line and column."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+            if not isinstance(node, ScalarNode):
+                message = f"cannot read this value ({type(exc).__name__}: {exc})"
+                raise ConstructorError(None, None, message, node.start_mark) from None
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            what = {"int": "number", "float": "number", "timestamp": "date"}.get(kind, kind)
+            message = f"{_show(node.value)} looks like a {what} but cannot be read as one"
+            raise ConstructorError(
+                None, None, f"{message}; quote it if it is text", node.start_mark
+            ) from None
+
+
+def _mark(exc: MarkedYAMLError) -> tuple[int, int]:
+    mark = exc.problem_mark or exc.context_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - start + 1
+
+
+class _Budget:
+    """What a document may expand to once aliases are followed: aliases are shared objects,
+    so walking them lets a small file grow exponentially ("billion laughs")."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.nodes = MAX_NODES
+        self.chars = MAX_SPEC_BYTES
+
+    def spend(self, path: Path, positions: Positions, *, chars: int = 0) -> None:
+        self.nodes -= 1
+        self.chars -= chars
+        if self.nodes < 0:
+            self._refuse(path, positions, f"more than {MAX_NODES} values (alias expansion?)")
+        if self.chars < 0:
+            self._refuse(path, positions, "values add up to more than 4 MiB (alias expansion?)")
+        if len(path) > MAX_DEPTH:
+            self._refuse(path, positions, f"nested more than {MAX_DEPTH} levels deep (aliases?)")
+
+    def _refuse(self, path: Path, positions: Positions, message: str) -> None:
+        raise SpecError([Problem(self.filename, *_locate(path, positions), "", message)])
+
+
+def _plain(node: Any, path: Path, positions: Positions, budget: _Budget, filename: str) -> Any:
+    budget.spend(path, positions, chars=len(node) if isinstance(node, str) else 0)
+    if isinstance(node, str) and "\x00" in node:
+        # No file name, argument or variable can hold one; os calls would fail far from here.
+        message = "contains a NUL character (\\x00); remove it"
+        raise SpecError([Problem(filename, *_locate(path, positions), dotted(path), message)])
     if isinstance(node, CommentedMap):
         out: dict[Any, Any] = {}
         for key, value in node.items():
-            sub = (*path, str(key))
-            line, col = node.lc.key(key) if key in node.lc.data else (0, 0)
-            positions[sub] = (line + 1, col + 1)
-            out[str(key) if not isinstance(key, str) else key] = _plain(
-                value, sub, positions, counter, filename
-            )
+            where = _key_position(node, key) or _locate(path, positions)
+            name = _key_name(key)
+            if name is None or name in out:
+                problem = "keys must be plain text" if name is None else f"duplicate key {name!r}"
+                raise SpecError([Problem(filename, *where, dotted(path), problem)])
+            sub = (*path, name)
+            positions[sub] = where
+            budget.spend(sub, positions, chars=len(name))
+            out[name] = _plain(value, sub, positions, budget, filename)
         return out
     if isinstance(node, CommentedSeq):
         items = []
         for index, value in enumerate(node):
             sub = (*path, index)
-            line, col = node.lc.item(index) if index in node.lc.data else (0, 0)
-            positions[sub] = (line + 1, col + 1)
-            items.append(_plain(value, sub, positions, counter, filename))
+            if index in (node.lc.data or {}):
+                line, col = node.lc.item(index)
+                positions[sub] = (line + 1, col + 1)
+            items.append(_plain(value, sub, positions, budget, filename))
         return items
     if isinstance(node, str):
         return str(node)
     if isinstance(node, bool):
         return bool(node)
     if isinstance(node, int):
+        if node.bit_length() > 64:
+            line, col = _locate(path, positions)
+            message = "number too large (more than 64 bits); quote it if it is text"
+            raise SpecError([Problem(filename, line, col, dotted(path), message)])
         return int(node)
     if isinstance(node, float):
         return float(node)
     return node
+
+
+def _key_name(key: Any) -> str | None:
+    """A mapping key as text; None for one no spec can use (a list, a map, a huge number, NUL)."""
+    if isinstance(key, int) and key.bit_length() > 64:
+        return None
+    if key is None or isinstance(key, str | int | float | date):
+        name = str(key)
+        return None if "\x00" in name else name
+    return None
+
+
+def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
+    """Where a key is written; a key that came in through `<<: *anchor` is in the anchored map."""
+    for source in (node, *getattr(node, merge_attrib, [])):
+        if key in (source.lc.data or {}):
+            line, col = source.lc.key(key)
+            return line + 1, col + 1
+    return None
 
 
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
@@ -128,13 +269,16 @@ def interpolate(data: Any, env: Mapping[str, str], positions: Positions, filenam
                 Problem(
                     filename,
                     *_locate(path, positions),
-                    _dotted(path),
+                    dotted(path),
                     f"${{{name}}} is not set; set it, or give a default: ${{{name}:-value}}",
                 )
             )
             return ""
 
-        return _VAR.sub(one, value)
+        # A `${` with no `}` after it cannot match, but the pattern would scan to the end of the
+        # value from each one (quadratic on "${A:-" * 100000); past the last `}` only `$$` can.
+        cut = value.rfind("}") + 1
+        return _VAR.sub(one, value[:cut]) + value[cut:].replace("$$", "$")
 
     out = fill(data, ())
     if problems:
@@ -150,29 +294,32 @@ def _locate(path: Path, positions: Positions) -> tuple[int, int]:
     return (1, 1)
 
 
-def _dotted(path: Path) -> str:
+def dotted(path: Path) -> str:
+    """("services", "web", "env_files", 0) -> "services.web.env_files[0]"."""
     out = ""
     for part in path:
+        if isinstance(part, str) and len(part) > 60:  # keep a message readable
+            part = f"{part[:40]}…({len(part)} characters)"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _problem(err: Any, positions: Positions, filename: str) -> Problem:
-    loc = _data_path(err["loc"])
+def _problem(err: Any, data: Any, positions: Positions, filename: str) -> Problem:
+    loc = _data_path(err["loc"], data, missing=err["type"] == "missing")
     line, col = _locate(loc, positions)
     kind = err["type"]
     if kind == "extra_forbidden":
         known = _known_keys(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return Problem(filename, line, col, _dotted(loc), f"unknown key{hint}")
+        return Problem(filename, line, col, dotted(loc), f"unknown key{hint}")
     if kind == "missing":
-        return Problem(filename, line, col, _dotted(loc), "required key is missing")
+        return Problem(filename, line, col, dotted(loc), "required key is missing")
     message = str(err["msg"])
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind in {"string_type", "int_type", "bool_type", "float_type", "dict_type", "list_type"}:
         message += f" (got {_show(err.get('input'))})"
-    return Problem(filename, line, col, _dotted(loc), message)
+    return Problem(filename, line, col, dotted(loc), message)
 
 
 def _show(value: Any) -> str:
@@ -180,17 +327,24 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _data_path(loc: tuple[Any, ...]) -> Path:
-    """Drop pydantic's union-branch labels (`HostPort`, `str`, `int`...) from an error location."""
+def _data_path(loc: tuple[Any, ...], data: Any, *, missing: bool = False) -> Path:
+    """Drop pydantic's union-branch labels (`HostPort`, `str`, `list[str]`...) from an error
+    location by following it through the data: a label is what the data does not hold. (Telling
+    them apart by their look lost keys such as `API_KEY` or `Image`.) A missing key is kept."""
     out: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and (part[:1].isupper() or part in _TYPE_LABELS or "[" in part):
+    for index, part in enumerate(loc):
+        if _holds(data, part):
+            data = data[part]
+        elif not (missing and index == len(loc) - 1):
             continue
         out.append(part)
     return tuple(out)
 
 
-_TYPE_LABELS = {"str", "int", "float", "bool", "list", "dict", "constrained-str"}
+def _holds(data: Any, part: Any) -> bool:
+    if isinstance(data, list):
+        return isinstance(part, int) and 0 <= part < len(data)
+    return isinstance(data, dict) and part in data
 
 
 def _known_keys(path: Path) -> list[str]:
