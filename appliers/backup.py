@@ -19,6 +19,7 @@ from typing import Any
 import docker
 from docker.errors import DockerException
 from docker.utils import kwargs_from_env
+
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.observe import live_config_path

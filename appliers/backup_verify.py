@@ -11,6 +11,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from docker.errors import DockerException, ImageNotFound
+
 from specctl.appliers.backup import (
     DUMP,
     backups_dir,

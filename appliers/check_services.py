@@ -10,6 +10,7 @@ from pathlib import Path
 import crossplane
 import psycopg
 from docker.errors import DockerException
+
 from specctl.appliers.check_base import FAIL, PASS, WARN, Context, Outcome
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import read_env

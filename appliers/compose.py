@@ -10,6 +10,7 @@ from typing import Any
 from docker.errors import DockerException as DockerApiException
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
+
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import env_prints
 from specctl.appliers.project import Project

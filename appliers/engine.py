@@ -7,6 +7,7 @@ from typing import Any
 import docker
 from docker.errors import DockerException
 from docker.utils import kwargs_from_env
+
 from specctl.schemas.errors import ObserveError
 
 

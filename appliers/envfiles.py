@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from dotenv import dotenv_values
+
 from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired, DesiredService
 

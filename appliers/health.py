@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 from docker.errors import DockerException
+
 from specctl.appliers.engine import api
 from specctl.appliers.observe import observe_containers
 from specctl.schemas.desired import DesiredService

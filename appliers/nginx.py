@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 from docker.errors import DockerException
+
 from specctl.appliers.engine import api
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.project import Project

@@ -11,6 +11,7 @@ from typing import Any
 
 import crossplane
 from docker.errors import DockerException
+
 from specctl.appliers.engine import api
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project

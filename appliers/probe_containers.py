@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from docker.errors import DockerException
+
 from specctl.appliers.engine import api
 from specctl.appliers.probe_target import Failed, Target
 from specctl.compiler.probe_rules import (

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import connect
+
 from specctl.appliers.nginx import public_url
 from specctl.appliers.probe_target import Failed, Skipped, Target
 from specctl.compiler.probe_rules import (
@@ -25,8 +28,6 @@ from specctl.compiler.probe_rules import (
 from specctl.schemas.desired import DesiredPath
 from specctl.schemas.spec import COLORS, Probe
 from specctl.schemas.units import seconds
-from websockets.exceptions import InvalidStatus, WebSocketException
-from websockets.sync.client import connect
 
 PROBE_FILE_BYTES = 4096
 

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from docker.errors import DockerException
+
 from specctl.appliers.engine import api
 from specctl.appliers.observe import observe
 from specctl.appliers.project import Project

@@ -7,6 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import httpx
+
 from specctl.appliers import compose
 from specctl.appliers.nginx import public_url
 from specctl.appliers.permissions import fix_permissions

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from common import PYTHON, run
+
 from specctl.appliers.loadgen import Load, Report
 
 RATE = 200.0

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from common import BenchError, Box, sandbox, say
+
 from specctl.appliers.engine import api
 from specctl.appliers.planning import make_plan
 from specctl.appliers.project import load_project

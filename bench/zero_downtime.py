@@ -23,6 +23,7 @@ from measure import (
     under_load,
     window,
 )
+
 from specctl.appliers.loadgen import Report
 
 NAME = "bench-zd"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from specctl.appliers.apply import Options, apply, rollback
 from specctl.appliers.record import read_audit
 

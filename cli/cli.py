@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from specctl import __version__
 from specctl.appliers.project import (
     DEFAULT_SPEC,

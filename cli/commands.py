@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from specctl.appliers.planning import make_plan, save_plan
 from specctl.appliers.status import collect_status
 from specctl.compiler.show import render

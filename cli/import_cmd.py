@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from specctl.compiler.legacy import import_legacy
 from specctl.schemas.errors import SpecctlError
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from specctl.appliers.backup import (
     check_dump,
     create_backup,

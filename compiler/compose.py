@@ -7,6 +7,7 @@ import posixpath
 from typing import Any
 
 from ruamel.yaml import YAML
+
 from specctl.compiler.expand import port_mapping, view_json
 from specctl.schemas.desired import Desired, DesiredMount, DesiredService
 

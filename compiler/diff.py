@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from deepdiff import DeepDiff
+
 from specctl.compiler.active import default_target, detect_active
 from specctl.schemas.desired import Desired, DesiredPath, DesiredService
 from specctl.schemas.live import Live, LiveContainer, LivePath

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dotenv import dotenv_values
+
 from specctl.compiler.bash_config import BashConfig, Note, parse_bash_config
 from specctl.compiler.commented_yaml import N, render
 from specctl.compiler.load import load_spec

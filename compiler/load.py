@@ -19,6 +19,7 @@ from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.reader import ReaderError
+
 from specctl.compiler.validate import validate_meaning
 from specctl.schemas.errors import Problem, SpecError
 from specctl.schemas.spec import Spec

@@ -10,6 +10,7 @@ from importlib import resources
 import jinja2
 from crossplane.errors import NgxParserBaseException
 from crossplane.lexer import _balance_braces, _lex_file_object
+
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import CompileError
 from specctl.schemas.spec import Spec

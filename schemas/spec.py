@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from specctl.schemas.units import Duration, Mode, Port, Size
 
 COLORS: tuple[str, str] = ("blue", "green")

@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from specctl.appliers.loadgen import Load, describe
 from specctl.appliers.lock import project_lock
-
 from tests.conftest import Result, Sandbox, remove_project
 from tests.e2e_spec import files, spec_text
 

@@ -14,6 +14,7 @@ from typing import Any
 import docker
 import psycopg
 import pytest
+
 from specctl.appliers.backup import (
     create_backup,
     exec_capture,
@@ -43,7 +44,6 @@ from specctl.compiler.backup_manifest import (
 )
 from specctl.compiler.retention import Dated, select_prunable
 from specctl.schemas.errors import ApplyError
-
 from tests.conftest import Result, Sandbox, run_cli
 
 DAY = 86400.0

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from specctl.appliers.check_base import Context, summarize, worst
 from specctl.appliers.check_engine import compose_config_argv, compose_version_argv
 from specctl.appliers.check_files import certificate_dates
@@ -36,7 +37,6 @@ from specctl.appliers.project import load_project, write_generated
 from specctl.compiler.show_checks import document, render_json, render_text
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.spec import PRE_CHECKS, Database
-
 from tests.conftest import Sandbox
 
 Make = Callable[..., Sandbox]

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from specctl.appliers.project import load_project
 from syrupy.assertion import SnapshotAssertion
 
+from specctl.appliers.project import load_project
 from tests.conftest import REPO, SPECS, run_cli
 
 FILES = [

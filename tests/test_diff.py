@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+
 from specctl.appliers.observe import container_from_row
 from specctl.compiler.diff import diff
 from specctl.compiler.expand import expand
@@ -15,8 +17,6 @@ from specctl.compiler.nginx import find_upstreams
 from specctl.compiler.show import render
 from specctl.schemas.live import Live, LiveNginx, LivePath
 from specctl.schemas.spec import Spec
-from syrupy.assertion import SnapshotAssertion
-
 from tests.conftest import REPO
 
 DATA = REPO / "tests" / "data"

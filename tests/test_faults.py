@@ -17,8 +17,8 @@ from pathlib import Path
 import docker
 import httpx
 import pytest
-from specctl.appliers.loadgen import Load, Report, describe
 
+from specctl.appliers.loadgen import Load, Report, describe
 from tests.conftest import REPO, Result, Sandbox, remove_project
 from tests.e2e_spec import files, spec_text
 from tests.reliability import Outcome, Record

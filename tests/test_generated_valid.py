@@ -17,8 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from specctl.appliers.project import load_project
 
+from specctl.appliers.project import load_project
 from tests.conftest import REPO, SPECS
 
 NGINX_IMAGE = "specctl-testbed/nginx:1.22"

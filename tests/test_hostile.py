@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
 from specctl.cli import main
 from specctl.compiler.compose import dump_yaml
 from specctl.compiler.load import MAX_DEPTH, MAX_LINES, MAX_NODES, parse_yaml
-
 from tests.conftest import REPO, Result
 
 PROBLEM = re.compile(r"^[^:]+:\d+:\d+: ")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from specctl.compiler.bash_config import parse_bash_config
 from specctl.compiler.compile import Inputs, compile_spec, desired_for
 from specctl.compiler.legacy import ImportResult, color_template, import_legacy, looks_secret
@@ -13,7 +15,6 @@ from specctl.compiler.load import load_spec
 from specctl.import_cmd import register, root_for
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.spec import HostPort, Spec
-from typer.testing import CliRunner
 
 REAL = (
     Path(__file__).resolve().parent.parent.parent

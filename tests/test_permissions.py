@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from specctl.appliers.observe import observe_path
 from specctl.appliers.permissions import fix_permissions, managed_paths
 from specctl.appliers.project import Project, load_project
@@ -18,7 +19,6 @@ from specctl.compiler.merge_plan import Entry, Move, Tree, plan_merge
 from specctl.compiler.path_fixes import Fix, plan_path_fixes
 from specctl.schemas.desired import DesiredPath
 from specctl.schemas.errors import ApplyError
-
 from tests.conftest import run_cli
 
 D = Entry("dir", 0, 0, 0o755)

@@ -13,11 +13,11 @@ from typing import Any
 
 import docker
 import pytest
+
 from specctl.appliers.probes import ProbeResult, run_probes
 from specctl.appliers.project import Project
 from specctl.compiler import probe_rules as rules
 from specctl.schemas.spec import Database, Probe
-
 from tests.conftest import Sandbox, remove_project, run_cli
 
 # --- pure rules -----------------------------------------------------------------------------------

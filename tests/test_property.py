@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from specctl.compiler.compile import Inputs, compile_spec
 from specctl.compiler.compose import dump_yaml
 from specctl.compiler.load import load_spec

@@ -7,9 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from specctl.compiler.load import load_spec
 from specctl.schemas.errors import SpecError
-
 from tests.conftest import run_cli
 
 GOOD = """\
@@ -31,10 +31,16 @@ proxy:
 """
 
 CASES = [
-    ("proxy:", "checks:\n  pre: {skip: [dsik]}\nproxy:",
-     "spec.yaml:11:16: checks.pre.skip[0]: unknown check 'dsik'; did you mean 'disk'?"),
-    ("proxy:", "paths:\n  key: {path: k, kind: secret, mode: '0644'}\nproxy:",
-     "spec.yaml:11:32: paths.key.mode: a secret must be readable by its owner only (got 0644; use 0600 for a file, 0700 for a folder)"),
+    (
+        "proxy:",
+        "checks:\n  pre: {skip: [dsik]}\nproxy:",
+        "spec.yaml:11:16: checks.pre.skip[0]: unknown check 'dsik'; did you mean 'disk'?",
+    ),
+    (
+        "proxy:",
+        "paths:\n  key: {path: k, kind: secret, mode: '0644'}\nproxy:",
+        "spec.yaml:11:32: paths.key.mode: a secret must be readable by its owner only (got 0644; use 0600 for a file, 0700 for a folder)",
+    ),
     (
         "port: 8080",
         "port: 70000",
