@@ -6,7 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -20,7 +20,7 @@ def _confirm(question: str) -> bool:
     return typer.confirm(question, default=False)
 
 
-def register(app: typer.Typer, state: Any) -> None:
+def register(app: typer.Typer) -> None:
     from specctl.cli import project
 
     @app.command("apply")

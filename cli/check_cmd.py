@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -32,7 +32,7 @@ PRE_HINT = "fix them and run it again, or deploy anyway with `specctl apply --fo
 POST_HINT = "`specctl rollback` puts traffic back on the previous colour"
 
 
-def register(app: typer.Typer, state: Any) -> None:
+def register(app: typer.Typer) -> None:
     from specctl.cli import project
 
     check = typer.Typer(

@@ -121,7 +121,7 @@ def _register_more() -> None:
     # Commands of later layers register themselves here to keep this module small.
     from specctl import commands
 
-    commands.register(app, state)
+    commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from specctl import apply_cmd, check_cmd, import_cmd, safety_cmd
 from specctl.appliers.planning import make_plan, save_plan
 from specctl.appliers.status import collect_status
 from specctl.compiler.show import render
@@ -35,7 +34,7 @@ Target = Annotated[
 ]
 
 
-def register(app: typer.Typer, state: Any) -> None:
+def register(app: typer.Typer) -> None:
     from specctl.cli import project
 
     @app.command()
@@ -73,24 +72,5 @@ def register(app: typer.Typer, state: Any) -> None:
         else:
             sys.stdout.write(render_status(doc))
 
-    for module in _more():
-        if len(inspect.signature(module.register).parameters) == 1:
-            module.register(app)
-        else:
-            module.register(app, state)
-
-
-# Command modules beside this one, each with register(app, state). A module not written yet is
-# skipped (during development); any other import error is a bug and surfaces.
-MODULES = ("apply_cmd", "check_cmd", "safety_cmd", "import_cmd")
-
-
-def _more() -> list[Any]:
-    found = []
-    for name in MODULES:
-        try:
-            found.append(importlib.import_module(f"specctl.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"specctl.{name}":
-                raise
-    return found
+    for module in (apply_cmd, check_cmd, safety_cmd, import_cmd):
+        module.register(app)

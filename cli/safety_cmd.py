@@ -135,7 +135,7 @@ def _shown(project: Project, path: Path) -> str:
         return str(path)
 
 
-def register(app: typer.Typer, state: Any) -> None:
+def register(app: typer.Typer) -> None:
     from specctl.cli import project
 
     @app.command("fix-permissions")
