@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from specctl.appliers import compose, nginx
-from specctl.appliers.engine import api
 from specctl.appliers.health import wait_healthy
 from specctl.appliers.lock import project_lock
 from specctl.appliers.planning import Planned, check_saved_plan, load_saved_plan, make_plan
@@ -25,6 +24,7 @@ from specctl.appliers.steps import (
     pre_checks_step,
     verify_step,
 )
+from specctl.appliers.switch import switch_to
 from specctl.compiler.diff import held_back
 from specctl.compiler.show import NO_CHANGES, render_text
 from specctl.schemas.desired import Desired
@@ -87,13 +87,9 @@ def apply(project: Project, opts: Options, *, out: Any) -> int:
     rec = Recorder(project, "deployment", out=out)
     with (
         audited(project, "apply", rec=rec) as record,
-        project_lock(_lock_path(project), command="specctl apply", warn=rec.line),
+        project_lock(project.lock_file, command="specctl apply", warn=rec.line),
     ):
         return _apply_locked(project, opts, rec, record)
-
-
-def _lock_path(project: Project) -> Path:
-    return project.path(project.spec.state_dir) / "lock"
 
 
 def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[str, Any]) -> int:
@@ -247,51 +243,6 @@ def _health(run: Run) -> str:
     return f"{len(desired.services) + len(shared_waited)} services healthy"
 
 
-def switch_to(
-    project: Project,
-    desired: Desired,
-    *,
-    progress: Callable[[str], None],
-    text: str | None = None,
-    prove: bool = True,
-) -> dict[str, float]:
-    """Validate the colour's config inside the running nginx, install it, reload, prove it.
-    When nginx is not running yet, install the config and start it. `text` defaults to the
-    colour's generated config."""
-    if text is None:
-        text = project.nginx_file(desired.color).read_text(encoding="utf-8")
-    nginx.stage(project, text)
-    proxy = _proxy_id_for(desired)
-    if proxy is not None:
-        nginx.validate_staged(proxy)
-        nginx.install_staged(project)
-        nginx.reload(proxy)
-    else:
-        nginx.install_staged(project)
-        progress("starting proxy.nginx")
-        compose.up(
-            compose.client(project, desired, "shared"),
-            [desired.proxy.name],
-            what="start proxy.nginx",
-        )
-    if not prove:
-        return {}
-    return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))
-
-
-def _proxy_id_for(desired: Desired) -> str | None:
-    rows = api().containers(
-        filters={
-            "label": [
-                f"com.docker.compose.project={desired.shared_project}",
-                f"com.docker.compose.service={desired.proxy.name}",
-            ],
-            "status": "running",
-        }
-    )
-    return rows[0]["Id"] if rows else None
-
-
 def _switch(run: Run, planned: Planned) -> str:
     if not planned.plan.of_kind("upstream") and planned.live.nginx.running:
         return f"traffic already on {run.desired.color}"
@@ -352,88 +303,6 @@ def _roll_back(run: Run) -> str:
     for note in notes:
         run.rec.line(f"rollback: {note}")
     return "; ".join(notes)
-
-
-def rollback(project: Project, *, out: Any) -> int:
-    """Switch traffic back to the other colour: instantly when it is warm, else start it first."""
-    rec = Recorder(project, "rollback", out=out)
-    with (
-        audited(project, "rollback", rec=rec) as record,
-        project_lock(_lock_path(project), command="specctl rollback", warn=rec.line),
-    ):
-        return _rollback_locked(project, rec, record)
-
-
-def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) -> int:
-    from specctl.appliers.observe import live_config_path, observe
-    from specctl.compiler.active import detect_active
-
-    start = time.monotonic()
-    probe = project.desired("blue")
-    live = observe(project, probe)
-    active = detect_active(probe, live)
-    if active.color is None:
-        raise SpecctlError(f"nothing to roll back: {active.detail}")
-    target = "green" if active.color == "blue" else "blue"
-    desired = project.desired(target)
-    existing = [c for c in live.of_project(desired.color_project)]
-    if not existing:
-        raise SpecctlError(f"cannot roll back to {target}: it was never deployed on this host")
-    record.update(target=target, previous=active.color)
-    rec.step(
-        StepResult(
-            "detect",
-            "ok",
-            time.monotonic() - start,
-            f"active {active.color}; rolling back to {target}",
-        )
-    )
-    stopped = sorted(c.service for c in existing if not c.running and c.service)
-    if stopped:
-
-        def start_it() -> str:
-            docker = compose.client(project, desired, target)
-            compose.start(docker, stopped, what=f"start {target}")
-            return f"started {', '.join(stopped)}"
-
-        timed_step(rec, "start", start_it)
-
-    def health() -> str:
-        wait_healthy(
-            project.spec.project,
-            desired.color_project,
-            desired.services,
-            deploy=project.spec.deploy,
-            progress=rec.line,
-        )
-        return f"{len(desired.services)} services healthy"
-
-    timed_step(rec, "health", health)
-
-    live_file = live_config_path(project)
-    serving_text = live_file.read_text(encoding="utf-8") if live_file.is_file() else None
-
-    def do_switch() -> str:
-        try:
-            proven = switch_to(
-                project, desired, progress=rec.line, text=nginx.config_for(project, desired)
-            )
-        except SpecctlError as exc:
-            if serving_text is None:
-                raise
-            # Not proven: put back exactly what served before, then fail.
-            back = project.desired(active.color or "blue")
-            switch_to(project, back, progress=rec.line, text=serving_text, prove=False)
-            raise ApplyError(
-                f"{exc.message}\nrolled back: the config that served {active.color} is back",
-                hint=exc.hint,
-            ) from None
-        return f"traffic on {target}, proven in {max(proven.values()):.2f}s"
-
-    timed_step(rec, "switch", do_switch)
-    record.update(final={"active": target})
-    rec.line(f"done: rolled back to {target} ({time.monotonic() - start:.2f}s)")
-    return 0
 
 
 def timed_step(rec: Recorder, name: str, action: Callable[[], str | None]) -> str | None:

@@ -48,10 +48,6 @@ def backups_dir(project: Project) -> Path:
     return project.path(project.spec.backups.dir)
 
 
-def lock_path(project: Project) -> Path:
-    return project.path(project.spec.state_dir) / "lock"
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

@@ -42,6 +42,11 @@ class Project:
         """A spec path (relative to the project root, or absolute) on this host."""
         return Path(relative) if relative.startswith("/") else self.root / relative
 
+    @property
+    def lock_file(self) -> Path:
+        """One apply, rollback, restore or permission fix at a time."""
+        return self.path(self.spec.state_dir) / "lock"
+
     def compose_file(self, which: str) -> Path:
         return self.out_dir / f"compose.{which}.yml"
 

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from specctl.appliers.apply import Options, apply, rollback
+from specctl.appliers.apply import Options, apply
 from specctl.appliers.record import read_audit
+from specctl.appliers.rollback import rollback
 
 
 def _confirm(question: str) -> bool:

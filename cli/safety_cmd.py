@@ -17,7 +17,6 @@ from specctl.appliers.backup import (
     create_backup,
     database_container,
     list_backups,
-    lock_path,
     prune,
     restore_database,
 )
@@ -103,7 +102,7 @@ def _fix_permissions(project: Project, target: str, *, dry_run: bool) -> None:
         if rec is None:
             results = fix_paths(project, paths, dry_run=True, progress=show)
         else:
-            with project_lock(lock_path(project), command="specctl fix-permissions"):
+            with project_lock(project.lock_file, command="specctl fix-permissions"):
                 results = fix_paths(project, paths, dry_run=False, progress=show)
         for r in results:
             for note in r.notes:
@@ -163,7 +162,7 @@ def register(app: typer.Typer) -> None:
         """Make the same backup apply makes, then prune by the retention rules."""
         proj = project()
         desired = _desired(proj, target)
-        with project_lock(lock_path(proj), command="specctl backup create"):
+        with project_lock(proj.lock_file, command="specctl backup create"):
             made = create_backup(proj, desired, reason="specctl backup create", prune_after=False)
             typer.echo(f"created backup {made.id}: {made.summary}")
             for removed in prune(proj, now=time.time()):
@@ -188,7 +187,7 @@ def register(app: typer.Typer) -> None:
         spec = proj.spec.backups
         now = time.time()
         rows = {r["id"]: r for r in list_rows(list_backups(proj), now=now)}
-        with project_lock(lock_path(proj), command="specctl backup prune"):
+        with project_lock(proj.lock_file, command="specctl backup prune"):
             removed = prune(proj, now=now, dry_run=dry_run)
         verb = "would remove" if dry_run else "removed"
         for backup_id in removed:
@@ -249,7 +248,7 @@ def _restore(
     fields: dict[str, Any] = {"target": desired.color, "previous": None, "backup_id": backup_id}
     with (
         audited(project, "restore", **fields) as record,
-        project_lock(lock_path(project), command="specctl backup restore"),
+        project_lock(project.lock_file, command="specctl backup restore"),
     ):
         if database_container(project, desired) is None:
             raise SpecctlError(

@@ -263,34 +263,10 @@ def test_target_crash_loops_with_restarts(box: Sandbox) -> None:
 def test_target_turns_unhealthy_just_after_the_switch(box: Sandbox, tmp_path: Path) -> None:
     back_to_blue(box)
     before = inventory(box)
-    gate = tmp_path / "go"
-    env = {"SPECCTL_TEST_PAUSE_AT": "verify-proxy", "SPECCTL_TEST_PAUSE_FILE": str(gate)}
     assert box.cli("compile").code == 0
     with load() as traffic:
         time.sleep(0.5)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "specctl",
-                "-f",
-                str(box.spec_path),
-                "apply",
-                "--target",
-                "green",
-                "--yes",
-            ],
-            cwd=box.root,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        paused = gate.with_name("go.paused")
-        deadline = time.monotonic() + 120
-        while not paused.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert paused.exists(), proc.communicate()
+        proc, gate = paused_apply(box, "verify-proxy", tmp_path)
         httpx.post(f"http://127.0.0.1:{GREEN_WEB}/control/fail-health", timeout=5)
         gate.touch()
         out, err = proc.communicate(timeout=300)
@@ -556,34 +532,10 @@ def test_saved_plan_refused_after_live_state_moved(box: Sandbox, tmp_path: Path)
 def test_docker_daemon_restarted_in_the_middle_of_an_apply(box: Sandbox, tmp_path: Path) -> None:
     back_to_blue(box)
     before = inventory(box)
-    gate = tmp_path / "go"
-    env = {"SPECCTL_TEST_PAUSE_AT": "health", "SPECCTL_TEST_PAUSE_FILE": str(gate)}
     assert cli(box, "compile", WEB_VERSION="1.1").code == 0
     with load() as traffic:
         time.sleep(0.5)
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "specctl",
-                "-f",
-                str(box.spec_path),
-                "apply",
-                "--target",
-                "green",
-                "--yes",
-            ],
-            cwd=box.root,
-            env={**os.environ, **env, "WEB_VERSION": "1.1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        paused = gate.with_name("go.paused")
-        deadline = time.monotonic() + 180
-        while not paused.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert paused.exists(), proc.communicate()
+        proc, gate = paused_apply(box, "health", tmp_path, WEB_VERSION="1.1")
         restart_dockerd()
         gate.touch()
         out, err = proc.communicate(timeout=300)
@@ -608,6 +560,40 @@ def test_docker_daemon_restarted_in_the_middle_of_an_apply(box: Sandbox, tmp_pat
     assert again.code == 0, again.out + again.err
     assert serving(box) == "green" and record.lost == []
     record.passed = True
+
+
+def paused_apply(
+    box: Sandbox, step: str, tmp_path: Path, **env: str
+) -> tuple[subprocess.Popen[str], Path]:
+    """`apply --target green` in the background, stopped just before `step` (the pause seam);
+    touch the returned gate file to let it go on."""
+    gate = tmp_path / "go"
+    seam = {"SPECCTL_TEST_PAUSE_AT": step, "SPECCTL_TEST_PAUSE_FILE": str(gate)}
+    argv = [
+        sys.executable,
+        "-m",
+        "specctl",
+        "-f",
+        str(box.spec_path),
+        "apply",
+        "--target",
+        "green",
+        "--yes",
+    ]
+    proc = subprocess.Popen(
+        argv,
+        cwd=box.root,
+        env={**os.environ, **seam, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    paused = gate.with_name(gate.name + ".paused")
+    deadline = time.monotonic() + 180
+    while not paused.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert paused.exists(), proc.communicate()
+    return proc, gate
 
 
 def restart_dockerd() -> None:
