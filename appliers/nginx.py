@@ -106,17 +106,23 @@ def public_url(project: Project) -> str:
     return f"http://127.0.0.1:{http.host}"
 
 
+STABLE = 3  # answers in a row from the new colour before a switch counts as proven
+
+
 def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, float]:
-    """Each upstream's probe path, requested through nginx, must answer from `desired.color`.
-    Returns, per upstream, the seconds until the first such answer."""
+    """Each upstream's probe path, requested through nginx on a new connection each time, must
+    answer from `desired.color` STABLE times in a row: right after a reload, an old worker may
+    still accept a connection or two. Returns, per upstream, the seconds until the first such
+    answer."""
     header = project.spec.proxy.color_header
     base = public_url(project)
     start = time.monotonic()
-    proven: dict[str, float] = {}
+    first: dict[str, float] = {}
+    streak: dict[str, int] = {u.name: 0 for u in desired.upstreams}
     last: dict[str, str] = {}
     while True:
         for upstream in desired.upstreams:
-            if upstream.name in proven:
+            if streak[upstream.name] >= STABLE:
                 continue
             try:
                 # A busy host answers slowly: wait for an answer up to what the deadline leaves.
@@ -124,14 +130,17 @@ def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, fl
                 response = httpx.get(base + upstream.probe, timeout=min(5.0, left))
                 color = response.headers.get(header, "")
                 last[upstream.name] = f"HTTP {response.status_code}, {header}: {color or '(none)'}"
-                if color == desired.color and response.status_code < 500:
-                    proven[upstream.name] = time.monotonic() - start
+                ok = color == desired.color and response.status_code < 500
             except httpx.HTTPError as exc:
                 last[upstream.name] = f"{type(exc).__name__}"
-        if len(proven) == len(desired.upstreams):
-            return proven
+                ok = False
+            streak[upstream.name] = streak[upstream.name] + 1 if ok else 0
+            if ok:
+                first.setdefault(upstream.name, time.monotonic() - start)
+        if all(n >= STABLE for n in streak.values()):
+            return first
         if time.monotonic() - start > timeout:
-            missing = [u for u in desired.upstreams if u.name not in proven]
+            missing = [u for u in desired.upstreams if streak[u.name] < STABLE]
             details = "; ".join(f"{u.address} {u.probe}: {last.get(u.name)}" for u in missing)
             raise ApplyError(
                 f"switch not proven within {timeout:.0f}s: requests through {base} did not reach "
@@ -139,4 +148,5 @@ def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, fl
                 hint=f"each upstream's probe path must be routed to it by nginx and answered "
                 f"with the colour in the {header} response header",
             )
-        time.sleep(0.1)
+        if not all(streak.values()):
+            time.sleep(0.05)
