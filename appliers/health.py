@@ -18,10 +18,13 @@ from specctl.schemas.spec import Deploy
 from specctl.schemas.units import seconds
 
 
-def health_deadline(deploy: Deploy) -> float:
-    return max(
+def health_deadline(deploy: Deploy, *, bound: str | None = None) -> float:
+    """How long to wait for health: the health timeout or retries × interval, whichever is
+    longer, never past `bound` (start_timeout for a deploy, rollback_timeout for a rollback)."""
+    wait = max(
         seconds(deploy.health_timeout), deploy.health_retries * seconds(deploy.health_interval)
     )
+    return min(wait, seconds(bound or deploy.start_timeout))
 
 
 def http_ok(url: str, *, timeout: float = 3.0) -> tuple[bool, str]:
@@ -54,9 +57,10 @@ def wait_healthy(
     *,
     deploy: Deploy,
     progress: Callable[[str], None],
+    bound: str | None = None,
 ) -> None:
     """Poll until every service is ready; on the deadline, fail with logs and health output."""
-    deadline_s = health_deadline(deploy)
+    deadline_s = health_deadline(deploy, bound=bound)
     interval = min(seconds(deploy.health_interval), 1.0)
     start = time.monotonic()
     last_note = start

@@ -66,6 +66,7 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
             desired.services,
             deploy=project.spec.deploy,
             progress=rec.line,
+            bound=project.spec.deploy.rollback_timeout,
         )
         return f"{len(desired.services)} services healthy"
 

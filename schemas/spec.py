@@ -222,7 +222,9 @@ class Proxy(Strict):
 
 
 class Deploy(Strict):
-    start_timeout: Duration = "180s"
+    start_timeout: Duration = Field(
+        default="180s", description="The longest a deploy waits for its services to be healthy."
+    )
     health_timeout: Duration = "30s"
     health_retries: int = Field(default=10, ge=1)
     health_interval: Duration = "5s"
@@ -231,7 +233,9 @@ class Deploy(Strict):
     retire: Literal["stop", "keep"] = Field(
         default="stop", description="After a switch: stop the previous colour, or keep it warm."
     )
-    rollback_timeout: Duration = "60s"
+    rollback_timeout: Duration = Field(
+        default="60s", description="The longest a rollback waits for a stopped colour to be healthy."
+    )
 
 
 # The pre-deployment checks, by their stable names (what checks.pre.skip may list).
