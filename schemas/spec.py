@@ -234,7 +234,7 @@ class Deploy(Strict):
         default="stop", description="After a switch: stop the previous colour, or keep it warm."
     )
     rollback_timeout: Duration = Field(
-        default="60s", description="The longest a rollback waits for a stopped colour to be healthy."
+        default="60s", description="The longest a rollback waits for a stopped colour to come up."
     )
 
 
