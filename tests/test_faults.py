@@ -434,17 +434,7 @@ def test_two_applies_at_the_same_moment(box: Sandbox) -> None:
     back_to_blue(box)
     before = inventory(box)
     assert box.cli("compile").code == 0
-    argv = [
-        sys.executable,
-        "-m",
-        "specctl",
-        "-f",
-        str(box.spec_path),
-        "apply",
-        "--target",
-        "green",
-        "--yes",
-    ]
+    argv = apply_green_argv(box)
     with load() as traffic:
         time.sleep(0.5)
         procs = [
@@ -562,14 +552,9 @@ def test_docker_daemon_restarted_in_the_middle_of_an_apply(box: Sandbox, tmp_pat
     record.passed = True
 
 
-def paused_apply(
-    box: Sandbox, step: str, tmp_path: Path, **env: str
-) -> tuple[subprocess.Popen[str], Path]:
-    """`apply --target green` in the background, stopped just before `step` (the pause seam);
-    touch the returned gate file to let it go on."""
-    gate = tmp_path / "go"
-    seam = {"SPECCTL_TEST_PAUSE_AT": step, "SPECCTL_TEST_PAUSE_FILE": str(gate)}
-    argv = [
+def apply_green_argv(box: Sandbox) -> list[str]:
+    """The command line of `specctl apply --target green --yes` for a background process."""
+    return [
         sys.executable,
         "-m",
         "specctl",
@@ -580,6 +565,16 @@ def paused_apply(
         "green",
         "--yes",
     ]
+
+
+def paused_apply(
+    box: Sandbox, step: str, tmp_path: Path, **env: str
+) -> tuple[subprocess.Popen[str], Path]:
+    """`apply --target green` in the background, stopped just before `step` (the pause seam);
+    touch the returned gate file to let it go on."""
+    gate = tmp_path / "go"
+    seam = {"SPECCTL_TEST_PAUSE_AT": step, "SPECCTL_TEST_PAUSE_FILE": str(gate)}
+    argv = apply_green_argv(box)
     proc = subprocess.Popen(
         argv,
         cwd=box.root,
