@@ -21,11 +21,9 @@ from specctl.appliers.check_files import (
 from specctl.appliers.check_host import check_disk, check_memory, check_ports
 from specctl.appliers.check_services import check_database, check_nginx_config
 from specctl.appliers.envfiles import read_env
-from specctl.appliers.observe import observe
 from specctl.appliers.probes import run_probes
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult
-from specctl.compiler.active import default_target, detect_active
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active
@@ -153,20 +151,17 @@ def write_log(project: Project, kind: str, heading: str, results: Sequence[Check
 
 
 def observe_active(project: Project) -> Active:
-    probe = project.desired(COLORS[0])
-    return detect_active(probe, observe(project, probe))
+    from specctl.appliers.planning import observe_active as observed
+
+    return observed(project)[1]
 
 
 def pre_target(project: Project, target: str | None) -> Desired:
     """The colour to check before a deploy: as `specctl plan` picks it (the one not serving)."""
     if target is None:
-        active = observe_active(project)
-        if active.state == "mixed":
-            raise SpecctlError(
-                f"cannot choose a target: {active.detail}",
-                hint="name it: specctl check pre --target blue|green",
-            )
-        target = default_target(active)
+        from specctl.appliers.planning import make_plan
+
+        target = make_plan(project, None).plan.target
     return _desired(project, target)
 
 

@@ -66,7 +66,9 @@ def wait_healthy(
     last_note = start
     while True:
         found = {
-            c.service: c for c in observe_containers(project_name) if c.project == compose_project
+            c.service: c
+            for c in observe_containers(project_name)
+            if c.project == compose_project and not c.leftover
         }
         problems = {s.address: service_problem(s, found.get(s.name)) for s in services}
         waiting = {k: v for k, v in problems.items() if v}

@@ -3,6 +3,7 @@ files in the live config folder, `docker exec`, HTTP requests through nginx)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 from docker.errors import DockerException
 
 from specctl.appliers.engine import api
-from specctl.appliers.observe import live_config_path
+from specctl.appliers.observe import PREVIOUS, live_config_path, loaded_marker
 from specctl.appliers.project import Project
 from specctl.compiler.expand import NGINX_CONFIG, NGINX_CONFIG_DIR
 from specctl.compiler.nginx import find_upstreams
@@ -19,7 +20,6 @@ from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError, CompileError
 
 NEXT = "nginx.conf.next"
-PREVIOUS = "nginx.conf.previous"
 
 
 def nginx_test_argv(config: str) -> list[str]:
@@ -67,12 +67,21 @@ def validate_staged(container_id: str) -> None:
 
 
 def install_staged(project: Project) -> None:
-    """Keep the current config as .previous, then move the staged one into place atomically."""
+    """Keep the current config as .previous, then move the staged one into place atomically.
+    Installing the same text again (a re-run) keeps .previous as it was."""
     live = live_config_path(project)
     staged = live.parent / NEXT
     if live.exists():
-        _write_atomic(live.parent / PREVIOUS, live.read_text(encoding="utf-8"))
+        current = live.read_text(encoding="utf-8")
+        if current != staged.read_text(encoding="utf-8"):
+            _write_atomic(live.parent / PREVIOUS, current)
     staged.replace(live)
+
+
+def mark_loaded(project: Project) -> None:
+    """Record that nginx now runs the installed config (see observe_nginx)."""
+    live = live_config_path(project)
+    _write_atomic(loaded_marker(project), hashlib.sha256(live.read_bytes()).hexdigest() + "\n")
 
 
 def config_for(project: Project, desired: Desired) -> str:

@@ -18,30 +18,35 @@ from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired, DesiredPath
 from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import Live, LiveContainer, LiveFile, LiveMount, LiveNginx, LivePath
+from specctl.schemas.spec import COLORS
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
-def observe(project: Project, desired: Desired, *, now: float | None = None) -> Live:
+def observe(project: Project, *, now: float | None = None) -> Live:
+    """Both colours, the shared services, nginx and every managed path, whatever the target:
+    one Docker API call for all containers."""
     client = api()
     before = client.calls
+    desired = [project.desired(color) for color in COLORS]
     containers = observe_containers(project.spec.project)
-    nginx = observe_nginx(project, desired, containers)
+    nginx = observe_nginx(project, desired[0], containers)
+    paths = {p.address: p for d in desired for p in d.paths}
     return Live(
         project=project.spec.project,
         containers=containers,
         nginx=nginx,
-        paths=observe_paths(project, desired, now=now),
+        paths=observe_paths(project, list(paths.values()), now=now),
         api_calls=client.calls - before,
     )
 
 
 def observe_paths(
-    project: Project, desired: Desired, *, now: float | None = None
+    project: Project, paths: list[DesiredPath], *, now: float | None = None
 ) -> list[LivePath]:
     at = time.time() if now is None else now
     others = locations(project)
-    return [observe_path(project, p, now=at, others=others) for p in desired.paths]
+    return [observe_path(project, p, now=at, others=others) for p in paths]
 
 
 def observe_containers(project_name: str) -> list[LiveContainer]:
@@ -106,6 +111,14 @@ def live_config_path(project: Project) -> Path:
     return project.path(project.spec.state_dir) / "nginx" / "nginx.conf"
 
 
+def loaded_marker(project: Project) -> Path:
+    """The sha256 of the config nginx last loaded, written after each successful reload."""
+    return live_config_path(project).parent / "loaded.sha256"
+
+
+PREVIOUS = "nginx.conf.previous"
+
+
 def observe_nginx(project: Project, desired: Desired, containers: list[LiveContainer]) -> LiveNginx:
     proxy = next(
         (
@@ -124,7 +137,20 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
     if not path.is_file():
         return LiveNginx(**fields)
     data = path.read_bytes()
-    fields.update(config_present=True, config_sha256=hashlib.sha256(data).hexdigest())
+    sha = hashlib.sha256(data).hexdigest()
+    fields.update(config_present=True, config_sha256=sha)
+    marker = loaded_marker(project)
+    loaded = marker.read_text(encoding="utf-8").strip() if marker.is_file() else sha
+    previous = path.parent / PREVIOUS
+    if (
+        loaded != sha
+        and previous.is_file()
+        and hashlib.sha256(previous.read_bytes()).hexdigest() == loaded
+    ):
+        # A switch was killed between installing the new config and reloading nginx: what
+        # serves is the previous config.
+        fields["pending_reload"] = True
+        path = previous
     managed = {u.name for u in desired.upstreams}
     payload = crossplane.parse(str(path), single=True, catch_errors=True, comments=False)
     errors = [e for cfg in payload.get("config", []) for e in cfg.get("errors", [])]

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specctl.appliers.envfiles import env_prints
-from specctl.appliers.observe import observe, observe_paths
+from specctl.appliers.observe import observe
 from specctl.appliers.project import Project
-from specctl.compiler.active import detect_active
-from specctl.compiler.diff import choose_target, diff, live_fingerprint
+from specctl.compiler.active import detect_active, other_color
+from specctl.compiler.diff import live_fingerprint, plan_apply
+from specctl.compiler.steps import plan_rollback
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active, Live
@@ -21,28 +22,51 @@ from specctl.schemas.spec import COLORS
 @dataclass(frozen=True)
 class Planned:
     plan: Plan
-    desired: Desired
+    desired: Desired  # the plan's target colour
     live: Live
     active: Active
 
 
-def make_plan(project: Project, target: str | None) -> Planned:
+def observe_active(project: Project) -> tuple[Live, Active]:
+    """Live state and the serving colour, once (the upstream names are the same for both
+    colours, so either colour's expansion tells which servers belong to which)."""
+    live = observe(project)
+    return live, detect_active(project.desired(COLORS[0]), live)
+
+
+def make_plan(
+    project: Project,
+    target: str | None,
+    *,
+    rollback: bool = False,
+    recreate_shared: bool = False,
+) -> Planned:
+    """One observation of both colours, the serving colour worked out once, then the plan of
+    apply (or of rollback)."""
     if target is not None and target not in COLORS:
         raise SpecctlError(f"--target: must be blue or green (got {target!r})")
-    probe = project.desired(target or COLORS[0])
-    live = observe(project, probe)
-    active = detect_active(probe, live)
-    if target is None and active.state in ("mixed", "unknown"):
-        raise SpecctlError(
-            f"cannot choose a target: {active.detail}",
-            hint="name it: specctl plan --target blue|green",
+    desired = {color: project.desired(color) for color in COLORS}
+    live, active = observe_active(project)
+    prints = {color: env_prints(project, desired[color]) for color in COLORS}
+    if rollback:
+        if active.color is None:
+            raise SpecctlError(f"nothing to roll back: {active.detail}")
+        back = other_color(active.color)
+        base = plan_apply(
+            project.spec, desired, live, active=active, env_prints=prints, requested=back
         )
-    color = choose_target(target, probe, live)
-    desired = probe if color == probe.color else project.desired(color)
-    if desired is not probe:  # only the managed paths differ between colours
-        live = live.model_copy(update={"paths": observe_paths(project, desired)})
-    plan = diff(project.spec, desired, live, env_prints=env_prints(project, desired))
-    return Planned(plan=plan, desired=desired, live=live, active=active)
+        plan = plan_rollback(desired[back], live, active=active, base=base)
+    else:
+        plan = plan_apply(
+            project.spec,
+            desired,
+            live,
+            active=active,
+            env_prints=prints,
+            requested=target,
+            recreate_shared=recreate_shared,
+        )
+    return Planned(plan=plan, desired=desired[plan.target], live=live, active=active)
 
 
 def save_plan(plan: Plan, path: Path) -> None:

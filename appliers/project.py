@@ -6,7 +6,7 @@ import codecs
 import difflib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from specctl.compiler.compile import Inputs, compile_spec, desired_for, digest
@@ -26,6 +26,7 @@ class Project:
     root: Path  # absolute project root
     generated: Path  # absolute generated/ folder
     inputs: Inputs
+    _desired: dict[str, Desired] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def out_dir(self) -> Path:
@@ -36,7 +37,10 @@ class Project:
         return digest(self.spec, self.inputs)
 
     def desired(self, color: str) -> Desired:
-        return desired_for(self.spec, color, self.inputs)
+        """The spec expanded for a colour (computed once per process)."""
+        if color not in self._desired:
+            self._desired[color] = desired_for(self.spec, color, self.inputs)
+        return self._desired[color]
 
     def path(self, relative: str) -> Path:
         """A spec path (relative to the project root, or absolute) on this host."""

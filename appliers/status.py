@@ -8,10 +8,9 @@ from typing import Any
 from docker.errors import DockerException
 
 from specctl.appliers.engine import api
-from specctl.appliers.observe import observe
+from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
-from specctl.compiler.active import detect_active
-from specctl.schemas.live import Live, LiveContainer
+from specctl.schemas.live import LiveContainer
 from specctl.schemas.spec import COLORS
 
 
@@ -54,8 +53,7 @@ def present_images() -> set[str]:
 def collect_status(project: Project) -> dict[str, Any]:
     now = time.time()
     desired = {color: project.desired(color) for color in COLORS}
-    live: Live = observe(project, desired[COLORS[0]])
-    active = detect_active(desired[COLORS[0]], live)
+    live, active = observe_active(project)
     colors: dict[str, Any] = {}
     for color in COLORS:
         mine = {c.service: c for c in live.of_project(desired[color].color_project)}

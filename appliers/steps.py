@@ -1,29 +1,30 @@
-"""The safety steps of apply behind one interface: pre-checks, permissions, backup, migration,
-verification. Each returns a one-line detail or raises ApplyError (side effects)."""
+"""What each step of a plan does, and the undo of those that have one: pre-checks, permissions,
+backup, deploy, start, health, migrate, verify, switch, retire (side effects)."""
 
 from __future__ import annotations
 
+import time
 import uuid
-from typing import TYPE_CHECKING
 
 import httpx
 
-from specctl.appliers import compose
+from specctl.appliers import compose, nginx
+from specctl.appliers.engine import api
+from specctl.appliers.execute import Action, Run
+from specctl.appliers.health import wait_healthy
 from specctl.appliers.nginx import public_url
+from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
-from specctl.appliers.project import Project
-from specctl.schemas.desired import Desired
-from specctl.schemas.errors import ApplyError
+from specctl.appliers.switch import switch_to
+from specctl.schemas.errors import ApplyError, SpecctlError
+from specctl.schemas.plan import Step, StepName
 from specctl.schemas.units import seconds
 
-if TYPE_CHECKING:
-    from specctl.appliers.apply import Run
 
-
-def pre_checks_step(project: Project, desired: Desired, run: Run) -> str:
+def pre_checks(run: Run, step: Step) -> str:
     from specctl.appliers.checks import run_pre_checks
 
-    results = run_pre_checks(project, desired)
+    results = run_pre_checks(run.project, run.desired)
     failed = [r for r in results if r.status == "fail"]
     warned = [r for r in results if r.status == "warn"]
     for r in failed + warned:
@@ -40,27 +41,101 @@ def pre_checks_step(project: Project, desired: Desired, run: Run) -> str:
     return f"{passed} passed, {len(warned)} warnings, {len(failed)} failed"
 
 
-def permissions_step(project: Project, desired: Desired) -> str:
-    done = fix_permissions(project, desired.paths, dry_run=False)
+def permissions(run: Run, step: Step) -> str:
+    done = fix_permissions(run.project, run.desired.paths, dry_run=False)
     count = sum(len(v) for v in done.values())
     return f"{count} fixes on {len(done)} paths" if count else f"{len(done)} paths already right"
 
 
-def backup_step(project: Project, desired: Desired, run: Run) -> str:
+def backup(run: Run, step: Step) -> str | None:
+    if run.opts.skip_backup:
+        run.forced.append("--skip-backup")
+        return "skipped: --skip-backup (recorded)"
     from specctl.appliers.backup import create_backup
 
-    backup = create_backup(project, desired, reason=f"apply {desired.color}")
-    run.backup_id = backup.id
-    run.rec.line(f"  backup {backup.id}: {backup.summary}")
+    project, desired = run.project, run.desired
+    made = create_backup(project, desired, reason=f"apply {desired.color}")
+    run.backup_id = made.id
+    run.rec.line(f"  backup {made.id}: {made.summary}")
     if not project.spec.backups.verify:
-        return backup.id
+        return made.id
     from specctl.appliers.backup_verify import verify_backup
 
     # backups.verify: no switch unless this backup restores; a failure here stops the apply.
-    return f"{backup.id}, verified: {verify_backup(project, backup.id)}"
+    return f"{made.id}, verified: {verify_backup(project, made.id)}"
 
 
-def migrate_step(project: Project, desired: Desired, run: Run) -> str:
+def deploy(run: Run, step: Step) -> str:
+    project, desired = run.project, run.desired
+    remove_leftovers(step.leftovers)
+    if desired.shared:
+        docker = compose.client(project, desired, "shared")
+        compose.up(docker, [s.name for s in desired.shared], what="deploy shared", recreate=False)
+        again = [s.name for s in desired.shared if s.name in step.recreate]
+        if again:
+            run.rec.line(f"recreating shared services: {', '.join(again)}")
+            compose.up(docker, again, what="recreate shared services")
+    if desired.proxy.name in step.recreate:
+        run.rec.line("recreating proxy.nginx (requests are interrupted for a moment)")
+        docker = compose.client(project, desired, "shared")
+        compose.up(docker, [desired.proxy.name], what="recreate proxy.nginx")
+    docker = compose.client(project, desired, desired.color)
+    compose.remove_services(docker, step.remove, what=f"remove {desired.color} services")
+    compose.up(docker, None, what=f"deploy {desired.color}")
+    changed = len(step.services)
+    return f"{desired.color_project}: {len(desired.services)} services up, {changed} changed"
+
+
+def remove_leftovers(names: list[str]) -> None:
+    """Containers an interrupted Compose recreate renamed and never removed (data volumes are
+    kept): Compose itself would have removed them a moment later."""
+    for name in names:
+        try:
+            api().remove_container(name, force=True, v=False)
+        except Exception as exc:  # docker.errors.NotFound: already gone is fine
+            if "No such container" not in str(exc):
+                raise ApplyError(f"cannot remove leftover container {name}: {exc}") from None
+
+
+def stop_target(run: Run, step: Step) -> str:
+    desired = run.desired
+    docker = compose.client(run.project, desired, desired.color)
+    compose.stop(docker, None, what=f"stop {desired.color}")
+    return f"{desired.color} stopped"
+
+
+def start(run: Run, step: Step) -> str:
+    desired = run.desired
+    docker = compose.client(run.project, desired, desired.color)
+    compose.start(docker, step.services, what=f"start {desired.color}")
+    return f"started {', '.join(step.services)}"
+
+
+def health(run: Run, step: Step) -> str:
+    desired, spec = run.desired, run.project.spec
+    bound = spec.deploy.rollback_timeout if run.plan.rollback else None
+    shared_waited = [s for s in desired.shared if s.healthcheck is not None]
+    if shared_waited and not run.plan.rollback:
+        wait_healthy(
+            spec.project,
+            desired.shared_project,
+            shared_waited,
+            deploy=spec.deploy,
+            progress=run.rec.line,
+        )
+    wait_healthy(
+        spec.project,
+        desired.color_project,
+        desired.services,
+        deploy=spec.deploy,
+        progress=run.rec.line,
+        bound=bound,
+    )
+    return f"{len(desired.services)} services healthy"
+
+
+def migrate(run: Run, step: Step) -> str:
+    project, desired = run.project, run.desired
     hook = project.spec.hooks.migrate
     assert hook is not None
     command = hook.command if isinstance(hook.command, list) else ["sh", "-c", hook.command]
@@ -88,8 +163,17 @@ def migrate_step(project: Project, desired: Desired, run: Run) -> str:
     return f"{' '.join(command)} in {hook.service}"
 
 
-def verify_step(project: Project, desired: Desired, *, through_proxy: bool) -> str:
+def verify_direct(run: Run, step: Step) -> str:
+    return verify(run, through_proxy=False)
+
+
+def verify_proxy(run: Run, step: Step) -> str:
+    return verify(run, through_proxy=True)
+
+
+def verify(run: Run, *, through_proxy: bool) -> str:
     """Every upstream answers: directly on its host port, or through nginx from this colour."""
+    project, desired = run.project, run.desired
     checked = 0
     for upstream in desired.upstreams:
         svc = desired.service(upstream.service)
@@ -120,3 +204,74 @@ def verify_step(project: Project, desired: Desired, *, through_proxy: bool) -> s
         raise ApplyError(f"post-deployment probe {first.name} failed: {first.detail}")
     where = "through nginx" if through_proxy else "directly"
     return f"{checked} upstreams and {len(results)} probes answered {where}"
+
+
+def _serving(run: Run) -> None:
+    live = live_config_path(run.project)
+    run.serving_text = live.read_text(encoding="utf-8") if live.is_file() else None
+
+
+def switch(run: Run, step: Step) -> str:
+    """Traffic to the target: its generated config, validated, reloaded and proven."""
+    _serving(run)
+    proven = switch_to(run.project, run.desired, progress=run.rec.line)
+    slowest = max(proven.values()) if proven else 0.0
+    return f"traffic on {run.desired.color}, proven in {slowest:.2f}s"
+
+
+def switch_back(run: Run, step: Step) -> str:
+    """Traffic back to a colour that served before: the exact config that served it when it
+    is still there, else its generated config."""
+    _serving(run)
+    text = nginx.config_for(run.project, run.desired)
+    proven = switch_to(run.project, run.desired, progress=run.rec.line, text=text)
+    return f"traffic on {run.desired.color}, proven in {max(proven.values(), default=0):.2f}s"
+
+
+def unswitch(run: Run, step: Step) -> str:
+    """Undo of a switch: put back exactly the config that served before, then prove it."""
+    previous = run.previous
+    if run.serving_text is None or previous is None:
+        return "no config served before; nothing to switch back to"
+    back = run.project.desired(previous)
+    switch_to(run.project, back, progress=run.rec.line, text=run.serving_text, prove=False)
+    try:
+        nginx.prove(run.project, back, timeout=seconds(run.project.spec.deploy.switch_timeout))
+    except SpecctlError as exc:
+        first = exc.message.splitlines()[0]
+        return f"restored {previous}'s nginx config; not proven: {first}"
+    return f"traffic back on {previous} (proven)"
+
+
+def retire(run: Run, step: Step) -> str:
+    project, spec = run.project, run.project.spec
+    old = step.color
+    assert old is not None
+    drain = seconds(spec.deploy.drain)
+    time.sleep(drain)
+    old_desired = project.desired(old)
+    docker = compose.client(project, old_desired, old)
+    compose.stop(docker, step.services, what=f"stop {old}")
+    return f"{old} stopped after {drain:.0f}s drain (containers and data kept)"
+
+
+ACTIONS: dict[StepName, Action] = {
+    StepName.PRE_CHECKS: pre_checks,
+    StepName.PERMISSIONS: permissions,
+    StepName.BACKUP: backup,
+    StepName.DEPLOY: deploy,
+    StepName.START: start,
+    StepName.HEALTH: health,
+    StepName.MIGRATE: migrate,
+    StepName.VERIFY_DIRECT: verify_direct,
+    StepName.SWITCH: switch,
+    StepName.SWITCH_BACK: switch_back,
+    StepName.VERIFY_PROXY: verify_proxy,
+    StepName.RETIRE: retire,
+}
+
+UNDOS: dict[StepName, Action] = {
+    StepName.DEPLOY: stop_target,
+    StepName.SWITCH: unswitch,
+    StepName.SWITCH_BACK: unswitch,
+}

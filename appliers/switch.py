@@ -31,6 +31,7 @@ def switch_to(
         nginx.validate_staged(proxy)
         nginx.install_staged(project)
         nginx.reload(proxy)
+        nginx.mark_loaded(project)
     else:
         nginx.install_staged(project)
         progress("starting proxy.nginx")
@@ -39,6 +40,7 @@ def switch_to(
             [desired.proxy.name],
             what="start proxy.nginx",
         )
+        nginx.mark_loaded(project)
     if not prove:
         return {}
     return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))

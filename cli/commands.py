@@ -47,9 +47,14 @@ def register(app: typer.Typer) -> None:
         out: Annotated[
             Path | None, typer.Option("-o", "--out", help="Save the plan for `apply FILE`.")
         ] = None,
+        rollback: Annotated[
+            bool, typer.Option("--rollback", help="Show what `specctl rollback` would do.")
+        ] = False,
     ) -> None:
         """Show what apply would change: containers field by field, traffic, file fixes."""
-        planned = make_plan(project(), target)
+        if rollback and (target is not None or out is not None):
+            raise typer.BadParameter("--rollback takes neither --target nor -o")
+        planned = make_plan(project(), target, rollback=rollback)
         sys.stdout.write(render(planned.plan, fmt.value, color=sys.stdout.isatty()))
         if out is not None:
             save_plan(planned.plan, out)

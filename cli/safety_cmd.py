@@ -57,11 +57,9 @@ def _desired(project: Project, target: str | None) -> Desired:
     db = project.spec.backups.database
     if db is None or project.spec.services[db.service].scope == "shared":
         return project.desired(COLORS[0])
-    from specctl.appliers.observe import observe
-    from specctl.compiler.active import detect_active
+    from specctl.appliers.planning import observe_active
 
-    probe = project.desired(COLORS[0])
-    active = detect_active(probe, observe(project, probe)).color
+    active = observe_active(project)[1].color
     if active is None:
         raise SpecctlError(
             f"{db.service} runs per colour and no colour serves traffic yet",

@@ -60,10 +60,14 @@ def detect_active(desired: Desired, live: Live) -> Active:
     return Active(color=color, state=state, detail=f"nginx routes to {color}{note}")
 
 
+def other_color(color: str) -> str:
+    return COLORS[1] if color == COLORS[0] else COLORS[0]
+
+
 def default_target(active: Active) -> str:
     if active.state in ("blue", "green"):
         assert active.color is not None
-        return "green" if active.color == "blue" else "blue"
+        return other_color(active.color)
     if active.state == "dangling" and active.color is not None:
         return active.color
     return "blue"

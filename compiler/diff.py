@@ -8,25 +8,15 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from specctl.compiler.active import default_target, detect_active
+from specctl.compiler.active import default_target, other_color
+from specctl.compiler.steps import apply_steps, is_current
 from specctl.schemas.desired import Desired, DesiredPath, DesiredService
-from specctl.schemas.live import Live, LiveContainer, LivePath
+from specctl.schemas.errors import SpecctlError
+from specctl.schemas.live import Active, Live, LiveContainer, LivePath
 from specctl.schemas.plan import Action, Change, FieldChange, Kind, Plan
 from specctl.schemas.spec import Spec
 
 EnvPrints = dict[str, dict[str, str]]  # service -> env key -> fingerprint
-
-
-def apply_steps(spec: Spec) -> list[str]:
-    """The steps `apply` runs, in order; the plan lists them so nobody is surprised."""
-    steps = ["lock", "detect", "pre-checks", "permissions"]
-    if spec.backups.enabled:
-        steps.append("backup")
-    steps += ["deploy", "health"]
-    if spec.hooks.migrate is not None:
-        steps.append("migrate")
-    steps += ["verify-direct", "switch", "verify-proxy", "retire", "record"]
-    return steps
 
 
 def live_fingerprint(live: Live) -> str:
@@ -36,11 +26,51 @@ def live_fingerprint(live: Live) -> str:
             (c.id, c.state, c.image, c.config_hash, sorted(c.env_fingerprints.items()))
             for c in live.containers
         ),
-        "nginx": [live.nginx.running, live.nginx.config_sha256],
+        "nginx": [live.nginx.running, live.nginx.config_sha256, live.nginx.pending_reload],
         "paths": [p.model_dump() for p in live.paths],
     }
     text = json.dumps(doc, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def plan_apply(
+    spec: Spec,
+    desired: dict[str, Desired],
+    live: Live,
+    *,
+    active: Active,
+    env_prints: dict[str, EnvPrints],
+    requested: str | None = None,
+    recreate_shared: bool = False,
+) -> Plan:
+    """The plan of `apply`. With no requested colour: when the serving colour already runs exactly
+    the spec and traffic is on it, that colour (so a second apply is a no-op); otherwise the
+    colour that is not serving."""
+
+    def for_color(color: str) -> Plan:
+        return diff(
+            spec,
+            desired[color],
+            live,
+            env_prints=env_prints[color],
+            active=active,
+            recreate_shared=recreate_shared,
+        )
+
+    if requested is not None:
+        return for_color(requested)
+    if active.state in ("mixed", "unknown"):
+        raise SpecctlError(
+            f"cannot choose a target: {active.detail}",
+            hint="name it: --target blue|green",
+        )
+    if active.state in ("blue", "green"):
+        assert active.color is not None
+        current = for_color(active.color)
+        if is_current(current):
+            return current
+        return for_color(other_color(active.color))
+    return for_color(default_target(active))
 
 
 def diff(
@@ -49,16 +79,17 @@ def diff(
     live: Live,
     *,
     env_prints: EnvPrints,
-    active_desired: Desired | None = None,
+    active: Active,
+    recreate_shared: bool = False,
 ) -> Plan:
-    active = detect_active(active_desired or desired, live)
     changes: list[Change] = []
     unchanged = 0
     warnings: list[str] = []
 
     by_project: dict[tuple[str | None, str | None], LiveContainer] = {}
     for container in live.containers:
-        by_project.setdefault((container.project, container.service), container)
+        if not container.leftover:
+            by_project.setdefault((container.project, container.service), container)
 
     def service_changes(services: list[DesiredService], kind: Kind) -> None:
         nonlocal unchanged
@@ -76,7 +107,7 @@ def diff(
     service_changes(desired.services, "service")
     wanted = {s.name for s in desired.services}
     for container in live.of_project(desired.color_project):
-        if container.service not in wanted:
+        if container.service not in wanted and not container.leftover:
             changes.append(
                 Change(
                     address=f"{desired.color}.service.{container.service}",
@@ -86,6 +117,7 @@ def diff(
                     reason="no longer in the spec",
                 )
             )
+    changes += leftover_changes(desired, live)
     proxy = by_project.get((desired.shared_project, desired.proxy.name))
     proxy_change = diff_service(desired.proxy, proxy, {}, kind="proxy")
     if proxy_change is None:
@@ -97,7 +129,7 @@ def diff(
 
     for upstream in desired.upstreams:
         servers = live.nginx.upstreams.get(upstream.name, [])
-        if servers == [upstream.server]:
+        if servers == [upstream.server] and not live.nginx.pending_reload:
             unchanged += 1
             continue
         changes.append(
@@ -107,7 +139,9 @@ def diff(
                 kind="upstream",
                 before=", ".join(servers) or None,
                 after=upstream.server,
-                reason="switch traffic",
+                reason="switch traffic"
+                if servers != [upstream.server]
+                else "the config on disk was never loaded by nginx",
             )
         )
 
@@ -119,7 +153,12 @@ def diff(
             unchanged += 1
         else:
             changes.append(change)
+    if spec.deploy.retire == "stop":
+        changes += retire_changes(desired, live)
 
+    steps = apply_steps(
+        spec, desired, changes, active=active, live=live, recreate_shared=recreate_shared
+    )
     return Plan(
         project=desired.project,
         target=desired.color,
@@ -130,8 +169,52 @@ def diff(
         changes=changes,
         unchanged=unchanged,
         warnings=[*([active.detail] if active.state in ("mixed", "dangling") else []), *warnings],
-        steps=apply_steps(spec),
+        steps=steps,
     )
+
+
+def leftover_changes(desired: Desired, live: Live) -> list[Change]:
+    """Containers that Compose renamed to `<id>_<name>` while recreating and never removed,
+    because the run was killed: they block the next `compose up` of that service."""
+    out = []
+    for container in live.containers:
+        if not container.leftover:
+            continue
+        if container.project == desired.color_project:
+            address = f"{desired.color}.service.{container.service}"
+            kind: Kind = "service"
+        elif container.project == desired.shared_project:
+            address = f"shared.service.{container.service}"
+            kind = "shared"
+        else:
+            continue
+        out.append(
+            Change(
+                address=address,
+                action=Action.DELETE,
+                kind=kind,
+                before={"container": container.name},
+                reason="left behind by an interrupted Compose run",
+            )
+        )
+    return out
+
+
+def retire_changes(desired: Desired, live: Live) -> list[Change]:
+    """With `deploy.retire: stop`, the colour that will not serve is stopped once traffic is on
+    the target, including what an interrupted apply left running."""
+    other = other_color(desired.color)
+    return [
+        Change(
+            address=f"{other}.service.{c.service}",
+            action=Action.UPDATE,
+            kind="retire",
+            fields=[FieldChange(key="state", before=c.state, after="exited")],
+            reason=f"retire once traffic is on {desired.color}",
+        )
+        for c in live.of_project(f"{desired.project}-{other}")
+        if c.running and not c.leftover and c.service
+    ]
 
 
 def _summary_of(svc: DesiredService) -> dict[str, Any]:
@@ -272,9 +355,3 @@ def diff_path(path: DesiredPath, current: LivePath | None) -> tuple[Change | Non
         address=path.address, action=Action.UPDATE, kind="path", fields=fields, reason="fix"
     )
     return change, notes
-
-
-def choose_target(requested: str | None, desired_any: Desired, live: Live) -> str:
-    if requested is not None:
-        return requested
-    return default_target(detect_active(desired_any, live))

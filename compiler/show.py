@@ -47,13 +47,29 @@ def summary_line(plan: Plan) -> str:
     parts = [f"{s['add']} to add", f"{s['change']} to change", f"{s['destroy']} to destroy"]
     parts.append(f"{s['switch']} traffic switch{'es' if s['switch'] != 1 else ''}")
     parts.append(f"{s['permission_fix']} permission fix{'es' if s['permission_fix'] != 1 else ''}")
+    if s["retire"]:
+        parts.append(f"{s['retire']} to retire")
     return "Plan: " + ", ".join(parts) + "."
 
 
 def heading(plan: Plan) -> str:
     active = plan.active or "none"
     state = plan.active_state
+    if plan.rollback:
+        return f"specctl rollback: {plan.project}, back to {plan.target} (active: {active})"
     return f"specctl plan: {plan.project}, target {plan.target} (active: {active}, {state})"
+
+
+def step_lines(plan: Plan) -> list[str]:
+    """The steps apply (or rollback) will execute, numbered, with their undo."""
+    if not plan.steps:
+        return []
+    width = max(len(s.name.value) for s in plan.steps) + 2
+    lines = ["Rollback runs:" if plan.rollback else "Apply runs:"]
+    for number, step in enumerate(plan.steps, 1):
+        undo = f"  (undo: {step.undo})" if step.undo else ""
+        lines.append(f"  {number:>2}. {step.name.value.ljust(width)}{step.detail}{undo}")
+    return lines
 
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
@@ -68,9 +84,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
                 symbol = f"{_ANSI[change.action]}{symbol}{_RESET}"
             parts = describe(change)
             first = parts[0] if parts else ""
-            tail = (
-                f"  ({change.reason})" if change.reason and change.action is Action.REPLACE else ""
-            )
+            shown = change.action is Action.REPLACE or change.kind == "retire"
+            tail = f"  ({change.reason})" if change.reason and shown else ""
             lines.append(f"  {symbol} {change.address.ljust(width)}{first}{tail}".rstrip())
             lines += [f"    {' ' * width}{part}" for part in parts[1:]]
         if plan.unchanged:
@@ -78,8 +93,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines += ["", summary_line(plan)]
     for warning in plan.warnings:
         lines.append(f"warning: {warning}")
-    if not plan.empty:
-        lines.append("Apply runs: " + " → ".join(plan.steps))
+    lines += step_lines(plan)
     return "\n".join(lines) + "\n"
 
 
@@ -104,6 +118,14 @@ def render_markdown(plan: Plan) -> str:
     if plan.warnings:
         lines.append("")
         lines += [f"> ⚠️ {_md_escape(w)}" for w in plan.warnings]
+    if plan.steps:
+        lines += ["", "<details><summary>Steps</summary>", ""]
+        lines += [
+            f"{n}. **{s.name.value}** {_md_escape(s.detail)}"
+            + (f" _(undo: {_md_escape(s.undo)})_" if s.undo else "")
+            for n, s in enumerate(plan.steps, 1)
+        ]
+        lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
 

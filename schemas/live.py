@@ -50,6 +50,13 @@ class LiveContainer(Tolerant):
     def running(self) -> bool:
         return self.state == "running"
 
+    @property
+    def leftover(self) -> bool:
+        """Compose renames a container to `<12 hex>_<name>` while recreating it; one still
+        named so was left behind by a run that was killed."""
+        head, sep, _ = (self.name or "").partition("_")
+        return bool(sep) and len(head) == 12 and all(ch in "0123456789abcdef" for ch in head)
+
 
 class LiveNginx(Tolerant):
     running: bool = False
@@ -58,6 +65,9 @@ class LiveNginx(Tolerant):
     config_present: bool = False
     config_sha256: str | None = None
     upstreams: dict[str, list[str]] = {}  # managed upstream -> its server lines
+    # The config on disk was installed but nginx never reloaded it (a killed switch): the
+    # upstreams above are then read from the config nginx did load.
+    pending_reload: bool = False
     parse_error: str | None = None
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: steps are typed objects (name, colour, detail, undo)
 
 
 class Action(StrEnum):
@@ -28,7 +28,7 @@ class FieldChange(Frozen):
     after: Any = None
 
 
-Kind = Literal["service", "shared", "proxy", "upstream", "path"]
+Kind = Literal["service", "shared", "proxy", "upstream", "path", "retire"]
 
 
 class Change(Frozen):
@@ -39,6 +39,36 @@ class Change(Frozen):
     before: Any = None
     after: Any = None
     reason: str = ""  # for display only; code never branches on it
+
+
+class StepName(StrEnum):
+    """The steps apply and rollback execute, in the words the user reads."""
+
+    PRE_CHECKS = "pre-checks"
+    PERMISSIONS = "permissions"
+    BACKUP = "backup"
+    DEPLOY = "deploy"
+    START = "start"
+    HEALTH = "health"
+    MIGRATE = "migrate"
+    VERIFY_DIRECT = "verify-direct"
+    SWITCH = "switch"
+    SWITCH_BACK = "switch-back"
+    VERIFY_PROXY = "verify-proxy"
+    RETIRE = "retire"
+
+
+class Step(Frozen):
+    """One step of an apply or a rollback, with what undoes it when a later step fails."""
+
+    name: StepName
+    color: str | None = None  # the colour the step acts on
+    detail: str = ""
+    undo: str | None = None  # what undoes it; None: nothing to undo
+    services: list[str] = []  # deploy: services created, recreated or started; start, retire
+    remove: list[str] = []  # deploy: services no longer in the spec
+    leftovers: list[str] = []  # deploy: containers an interrupted Compose run left behind
+    recreate: list[str] = []  # deploy: shared services and the proxy to recreate (on request)
 
 
 class Plan(Frozen):
@@ -52,11 +82,16 @@ class Plan(Frozen):
     changes: list[Change] = []
     unchanged: int = 0
     warnings: list[str] = []
-    steps: list[str] = []
+    steps: list[Step] = []
+    rollback: bool = False  # a plan of `specctl rollback`
 
     @property
     def empty(self) -> bool:
-        return not self.changes
+        """Live state matches the spec: nothing differs and nothing is to be done."""
+        return not self.changes and not self.steps
+
+    def step(self, name: StepName) -> Step | None:
+        return next((s for s in self.steps if s.name is name), None)
 
     def of_kind(self, *kinds: str) -> list[Change]:
         return [c for c in self.changes if c.kind in kinds]
@@ -71,6 +106,7 @@ class Plan(Frozen):
             "destroy": count(Action.DELETE),
             "switch": count(Action.SWITCH, kinds=("upstream",)),
             "permission_fix": count(Action.CREATE, Action.UPDATE, kinds=("path",)),
+            "retire": count(Action.UPDATE, kinds=("retire",)),
         }
 
     def document(self) -> dict[str, Any]:
@@ -97,6 +133,7 @@ class Plan(Frozen):
             ],
             "unchanged": self.unchanged,
             "warnings": self.warnings,
-            "steps": self.steps,
+            "rollback": self.rollback,
+            "steps": [s.model_dump(mode="json") for s in self.steps],
             "summary": self.summary(),
         }

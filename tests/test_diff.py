@@ -10,6 +10,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from specctl.appliers.observe import container_from_row
+from specctl.compiler.active import detect_active
 from specctl.compiler.diff import diff
 from specctl.compiler.expand import expand
 from specctl.compiler.load import load_spec
@@ -55,7 +56,14 @@ def plan_for(
     the_spec: Spec, target: str, the_live: Live, prints: dict[str, Any] | None = None
 ) -> Any:
     desired = expand(the_spec, target, spec_digest="0" * 64)
-    return diff(the_spec, desired, the_live, env_prints=prints if prints is not None else PRINTS)
+    active = detect_active(desired, the_live)
+    return diff(
+        the_spec,
+        desired,
+        the_live,
+        env_prints=prints if prints is not None else PRINTS,
+        active=active,
+    )
 
 
 # The fingerprints the captured containers carry (specctl.env.* labels), as apply wrote them.

@@ -1,0 +1,97 @@
+"""Carry out a plan's steps in order and undo the started ones when a step fails; shared by
+apply and rollback (side effects: whatever the steps do)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from specctl.appliers.project import Project
+from specctl.appliers.record import Recorder, StepResult
+from specctl.appliers.seams import crash_point
+from specctl.schemas.desired import Desired
+from specctl.schemas.errors import SpecctlError
+from specctl.schemas.plan import Plan, Step, StepName
+
+
+@dataclass
+class Options:
+    target: str | None = None
+    yes: bool = False
+    force: bool = False
+    skip_backup: bool = False
+    plan_file: Path | None = None
+    recreate_shared: bool = False
+    confirm: Callable[[str], bool] | None = None
+
+
+@dataclass
+class Run:
+    """One apply or rollback as it goes: what the steps learn that a later step or an undo
+    needs."""
+
+    project: Project
+    rec: Recorder
+    opts: Options
+    plan: Plan
+    desired: Desired  # the target colour
+    previous: str | None  # the colour serving before this run
+    backup_id: str | None = None
+    serving_text: str | None = None  # the nginx config that served before the switch
+    forced: list[str] = field(default_factory=list)
+
+
+Action = Callable[[Run, Step], str | None]
+
+
+class StepFailed(SpecctlError):
+    """A step failed; `undone` says what its undo put back."""
+
+    def __init__(self, error: SpecctlError, undone: str) -> None:
+        super().__init__(error.message, hint=error.hint)
+        self.undone = undone
+
+
+def execute(run: Run, actions: dict[StepName, Action], undos: dict[StepName, Action]) -> None:
+    """Each step of the plan in order; on a failure, the undos of the started steps (the failed
+    one included: it may have half happened), newest first."""
+    started: list[Step] = []
+    try:
+        for step in run.plan.steps:
+            started.append(step)
+            action = actions[step.name]
+            timed_step(run.rec, step.name, functools.partial(action, run, step))
+    except SpecctlError as exc:
+        raise StepFailed(exc, undo(run, started, undos)) from None
+
+
+def undo(run: Run, started: list[Step], undos: dict[StepName, Action]) -> str:
+    notes = []
+    for step in reversed(started):
+        if step.undo is None or step.name not in undos:
+            continue
+        try:
+            notes.append(undos[step.name](run, step) or step.undo)
+        except SpecctlError as exc:
+            notes.append(f"could NOT {step.undo}: {exc.message.splitlines()[0]}")
+    if not notes:
+        notes.append(f"nothing to undo; traffic stays on {run.previous or 'nothing'}")
+    for note in notes:
+        run.rec.line(f"rollback: {note}")
+    return "; ".join(notes)
+
+
+def timed_step(rec: Recorder, name: str, action: Callable[[], str | None]) -> str | None:
+    """Run one step: a progress line with its duration, and the crash seam before it."""
+    crash_point(name)
+    start = time.monotonic()
+    try:
+        detail = action()
+    except SpecctlError as exc:
+        rec.step(StepResult(name, "failed", time.monotonic() - start, exc.message.splitlines()[0]))
+        raise
+    rec.step(StepResult(name, "ok", time.monotonic() - start, detail or ""))
+    return detail

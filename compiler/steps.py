@@ -1,0 +1,201 @@
+"""The ordered, typed steps that carry out a plan, each with its undo; pure."""
+
+from __future__ import annotations
+
+from specctl.compiler.active import other_color
+from specctl.schemas.desired import Desired
+from specctl.schemas.errors import SpecctlError
+from specctl.schemas.live import Active, Live
+from specctl.schemas.plan import Action, Change, FieldChange, Plan, Step, StepName
+from specctl.schemas.spec import Spec
+
+
+def _names(changes: list[Change]) -> list[str]:
+    return sorted({c.address.rsplit(".", 1)[-1] for c in changes})
+
+
+def apply_steps(
+    spec: Spec,
+    desired: Desired,
+    changes: list[Change],
+    *,
+    active: Active,
+    live: Live,
+    recreate_shared: bool = False,
+) -> list[Step]:
+    """What `apply` executes for these changes, in order. A colour that traffic is about to
+    reach is always health-checked, migrated and verified first, even when its containers are
+    already up to date (a re-run after a crash between deploy and switch)."""
+    color = desired.color
+    leftovers = [
+        c for c in changes if c.action is Action.DELETE and c.before and "container" in c.before
+    ]
+    mine = [c for c in changes if c.kind == "service" and c not in leftovers]
+    shared_up = [
+        c for c in changes if c.kind == "shared" and c.action in (Action.CREATE, Action.UPDATE)
+    ]
+    recreate = [
+        c
+        for c in changes
+        if recreate_shared and c.kind in ("shared", "proxy") and c.action is Action.REPLACE
+    ]
+    if recreate and not live.nginx.running:  # a stopped proxy is started by the switch anyway
+        recreate = [c for c in recreate if c.kind != "proxy"]
+    switch = [c for c in changes if c.kind == "upstream"] or [
+        c for c in changes if c.kind == "proxy" and c.action in (Action.CREATE, Action.UPDATE)
+    ]
+    retire = [c for c in changes if c.kind == "retire"]
+    paths = [c for c in changes if c.kind == "path"]
+    deploy = bool(mine or shared_up or recreate or leftovers)
+    moving = deploy or bool(switch)  # containers or traffic change
+
+    steps: list[Step] = []
+    if moving:
+        steps.append(Step(name=StepName.PRE_CHECKS, color=color, detail="pre-deployment checks"))
+    if paths:
+        steps.append(Step(name=StepName.PERMISSIONS, detail=f"fix {len(paths)} managed paths"))
+    if moving and spec.backups.enabled:
+        steps.append(Step(name=StepName.BACKUP, detail="database, uploads and nginx config"))
+    if deploy:
+        removed = [c for c in mine if c.action is Action.DELETE]
+        started = [c for c in mine if c.action is not Action.DELETE]
+        verbs = {Action.CREATE: "create", Action.REPLACE: "recreate", Action.UPDATE: "start"}
+        parts = [
+            f"{verb} {', '.join(_names([c for c in started if c.action is action]))}"
+            for action, verb in verbs.items()
+            if any(c.action is action for c in started)
+        ]
+        if removed:
+            parts.append(f"remove {', '.join(_names(removed))}")
+        if leftovers:
+            parts.append(f"clean up {len(leftovers)} leftover containers")
+        if recreate:
+            parts.append(f"recreate {', '.join(_names(recreate))}")
+        serving = active.color == color
+        steps.append(
+            Step(
+                name=StepName.DEPLOY,
+                color=color,
+                detail=f"{color}: " + ("; ".join(parts) or "up to date"),
+                undo=None if serving else f"stop {color}",
+                services=_names(started),
+                remove=_names(removed),
+                leftovers=sorted(str(c.before["container"]) for c in leftovers if c.before),
+                recreate=_names(recreate),
+            )
+        )
+    if moving:
+        steps.append(Step(name=StepName.HEALTH, color=color, detail=f"{color} healthy"))
+        if spec.hooks.migrate is not None:
+            hook = spec.hooks.migrate
+            steps.append(
+                Step(name=StepName.MIGRATE, color=color, detail=f"{hook.service}: migrate")
+            )
+        steps.append(
+            Step(name=StepName.VERIFY_DIRECT, color=color, detail=f"{color} answers directly")
+        )
+    if switch:
+        before = active.color if active.color != color else None
+        steps.append(
+            Step(
+                name=StepName.SWITCH,
+                color=color,
+                detail=f"nginx → {color}, validated, reloaded and proven",
+                undo=f"switch back to {before}" if before else None,
+            )
+        )
+    if switch or retire:
+        steps.append(
+            Step(name=StepName.VERIFY_PROXY, color=color, detail=f"{color} answers through nginx")
+        )
+    if retire:
+        other = other_color(color)
+        steps.append(
+            Step(
+                name=StepName.RETIRE,
+                color=other,
+                detail=f"stop {other} after {spec.deploy.drain} drain (containers and data kept)",
+                services=_names(retire),
+            )
+        )
+    return steps
+
+
+def is_current(plan: Plan) -> bool:
+    """The plan's colour runs the spec and serves traffic: only path fixes, retiring the other
+    colour and held-back shared replacements remain."""
+    step = plan.step(StepName.DEPLOY)
+    return plan.step(StepName.SWITCH) is None and (step is None or step.services == [])
+
+
+def plan_rollback(desired: Desired, live: Live, *, active: Active, base: Plan) -> Plan:
+    """`specctl rollback`: traffic back to the other colour, started first when it is stopped.
+    `base` is the apply plan for that colour: it gives the plan's identity (hashes) and tells
+    whether the colour runs the spec."""
+    if active.color is None:
+        raise SpecctlError(f"nothing to roll back: {active.detail}")
+    color = desired.color
+    existing = [c for c in live.of_project(desired.color_project) if not c.leftover]
+    if not existing:
+        raise SpecctlError(f"cannot roll back to {color}: it was never deployed on this host")
+    down = sorted((c for c in existing if not c.running and c.service), key=lambda c: c.name or "")
+    stopped = sorted(str(c.service) for c in down)
+    changes = [
+        Change(
+            address=f"{color}.service.{c.service}",
+            action=Action.UPDATE,
+            kind="service",
+            fields=[FieldChange(key="state", before=c.state, after="running")],
+            reason="start",
+        )
+        for c in down
+    ]
+    for upstream in desired.upstreams:
+        servers = live.nginx.upstreams.get(upstream.name, [])
+        changes.append(
+            Change(
+                address=upstream.address,
+                action=Action.SWITCH,
+                kind="upstream",
+                before=", ".join(servers) or None,
+                after=upstream.server,
+                reason="switch traffic back",
+            )
+        )
+    steps: list[Step] = []
+    if stopped:
+        steps.append(
+            Step(
+                name=StepName.START,
+                color=color,
+                detail=f"start {', '.join(stopped)} as they were (no recreate)",
+                services=stopped,
+            )
+        )
+    steps += [
+        Step(name=StepName.HEALTH, color=color, detail=f"{color} healthy"),
+        Step(
+            name=StepName.SWITCH_BACK,
+            color=color,
+            detail=f"nginx → {color}: the config that last served it, validated and proven",
+            undo=f"restore the config that serves {active.color} now",
+        ),
+    ]
+    return base.model_copy(
+        update={
+            "target": color,
+            "changes": changes,
+            "unchanged": 0,
+            "steps": steps,
+            "rollback": True,
+            "warnings": []
+            if not any(
+                c.kind == "service" and c.action in (Action.CREATE, Action.REPLACE, Action.DELETE)
+                for c in base.changes
+            )
+            else [
+                f"{color} does not run what the spec says now: the next `specctl apply` "
+                f"deploys the spec again (change the spec first to stay on {color}'s release)"
+            ],
+        }
+    )

@@ -1,0 +1,166 @@
+"""compiler/steps.py and the target choice of compiler/diff.py: which steps a plan executes, in
+which order, with which undo, from captured Docker list output; pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from specctl.compiler.active import detect_active
+from specctl.compiler.diff import plan_apply
+from specctl.compiler.expand import expand
+from specctl.compiler.show import render
+from specctl.compiler.steps import plan_rollback
+from specctl.schemas.live import Live, LiveNginx
+from specctl.schemas.plan import Plan, StepName
+from specctl.schemas.spec import Spec
+from tests.test_diff import PRINTS, ROWS, SPEC_TEXT, live, spec
+
+STOP = SPEC_TEXT.replace("retire: keep", "retire: stop")
+
+
+def in_green(row: dict[str, Any], *, state: str = "running") -> dict[str, Any]:
+    """A blue container as if it ran in green (its config label says blue: it differs)."""
+    labels = {
+        **row["Labels"],
+        "com.docker.compose.project": "demo-green",
+        "specctl.color": "green",
+    }
+    name = row["Names"][0].replace("demo-blue-", "demo-green-")
+    status = "Up 1 minute" if state == "running" else "Exited (0) 1 minute ago"
+    return {
+        **row,
+        "Id": "g" + row["Id"][1:],
+        "Names": [name],
+        "Labels": labels,
+        "State": state,
+        "Status": status,
+    }
+
+
+BLUE = [r for r in ROWS if r["Labels"]["com.docker.compose.project"] == "demo-blue"]
+
+
+def planned(the_spec: Spec, the_live: Live, requested: str | None = None) -> Plan:
+    desired = {c: expand(the_spec, c, spec_digest="0" * 64) for c in ("blue", "green")}
+    active = detect_active(desired["blue"], the_live)
+    prints = {"blue": PRINTS, "green": PRINTS}
+    return plan_apply(
+        the_spec, desired, the_live, active=active, env_prints=prints, requested=requested
+    )
+
+
+def names(plan: Plan) -> list[str]:
+    return [s.name.value for s in plan.steps]
+
+
+def test_a_second_apply_is_a_no_op() -> None:
+    """The serving colour runs exactly the spec: no target switch, nothing to do."""
+    plan = planned(spec(), live())
+    assert (plan.target, plan.empty, plan.steps) == ("blue", True, [])
+
+
+def test_a_changed_spec_goes_to_the_colour_not_serving() -> None:
+    changed = SPEC_TEXT.replace("${DEMO_VERSION:-1.0}", "1.1")
+    plan = planned(spec(changed), live())
+    assert plan.target == "green"
+    assert names(plan) == [
+        "pre-checks",
+        "backup",
+        "deploy",
+        "health",
+        "migrate",
+        "verify-direct",
+        "switch",
+        "verify-proxy",
+    ]
+    deploy, switch = plan.step(StepName.DEPLOY), plan.step(StepName.SWITCH)
+    assert deploy is not None and switch is not None
+    assert (deploy.undo, switch.undo) == ("stop green", "switch back to blue")
+    assert deploy.services == ["backend", "frontend", "ml", "redis"]
+
+
+def test_retire_stop_puts_the_old_colour_in_the_plan(text_snapshot: SnapshotAssertion) -> None:
+    changed = STOP.replace("${DEMO_VERSION:-1.0}", "1.1")
+    plan = planned(spec(changed), live())
+    retire = plan.step(StepName.RETIRE)
+    assert names(plan)[-2:] == ["verify-proxy", "retire"]
+    assert retire is not None and retire.color == "blue"
+    assert retire.services == ["backend", "frontend", "ml", "redis"]
+    assert plan.summary()["retire"] == 4
+    assert render(plan, "text") == text_snapshot
+
+
+def test_a_retire_cut_short_is_finished_by_the_next_apply(text_snapshot: SnapshotAssertion) -> None:
+    """Killed after the switch: blue serves and runs the spec, green still runs."""
+    rows = [*ROWS, in_green(BLUE[0]), in_green(BLUE[1], state="exited")]
+    plan = planned(spec(STOP), live(rows))
+    assert plan.target == "blue"
+    assert names(plan) == ["verify-proxy", "retire"]
+    retire = plan.step(StepName.RETIRE)
+    assert retire is not None and (retire.color, retire.services) == ("green", ["backend"])
+    assert render(plan, "text") == text_snapshot
+
+
+def test_keep_leaves_the_old_colour_running() -> None:
+    rows = [*ROWS, *(in_green(r) for r in BLUE)]
+    assert planned(spec(), live(rows)).empty
+
+
+def test_compose_leftovers_are_removed_before_compose_runs() -> None:
+    """Compose renames a container to `<12 hex>_<name>` while recreating it; a kill at that
+    moment leaves it behind, and the next `compose up` fails on it."""
+    backend = BLUE[0]
+    leftover = {**backend, "Id": "f" * 64, "Names": ["/0123456789ab_demo-blue-backend-1"]}
+    plan = planned(spec(), live([*ROWS, leftover]))
+    assert plan.target == "blue"
+    deploy = plan.step(StepName.DEPLOY)
+    assert deploy is not None
+    assert (deploy.leftovers, deploy.services, deploy.remove) == (
+        ["0123456789ab_demo-blue-backend-1"],
+        [],
+        [],
+    )
+    (change,) = plan.changes
+    assert (change.address, change.action.value) == ("blue.service.backend", "-")
+
+
+def test_a_config_never_loaded_is_switched_again() -> None:
+    """Killed between installing green's config and reloading nginx: nginx still serves the
+    previous (blue) config, which observe read; the switch must run again."""
+    base = live()
+    the_live = base.model_copy(
+        update={"nginx": base.nginx.model_copy(update={"pending_reload": True})}
+    )
+    plan = planned(spec(), the_live, requested="blue")
+    assert plan.step(StepName.SWITCH) is not None
+    assert {c.reason for c in plan.of_kind("upstream")} == {
+        "the config on disk was never loaded by nginx"
+    }
+
+
+def test_a_first_deploy() -> None:
+    empty = Live(project="demo", nginx=LiveNginx())
+    plan = planned(spec(), empty)
+    assert plan.target == "blue" and plan.active is None
+    switch = plan.step(StepName.SWITCH)
+    assert switch is not None and switch.undo is None  # nothing served before
+    assert names(plan)[-1] == "verify-proxy"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_rollback_starts_the_stopped_colour_then_switches(
+    fmt: str, text_snapshot: SnapshotAssertion
+) -> None:
+    rows = [*ROWS, *(in_green(r, state="exited") for r in BLUE)]
+    the_spec = spec()
+    the_live = live(rows)
+    desired = expand(the_spec, "green", spec_digest="0" * 64)
+    active = detect_active(desired, the_live)
+    base = planned(the_spec, the_live, requested="green")
+    plan = plan_rollback(desired, the_live, active=active, base=base)
+    assert names(plan) == ["start", "health", "switch-back"]
+    assert plan.rollback and plan.target == "green" and plan.active == "blue"
+    assert render(plan, fmt) == text_snapshot
