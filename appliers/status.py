@@ -56,7 +56,9 @@ def collect_status(project: Project) -> dict[str, Any]:
     live, active = observe_active(project)
     colors: dict[str, Any] = {}
     for color in COLORS:
-        mine = {c.service: c for c in live.of_project(desired[color].color_project)}
+        mine = {
+            c.service: c for c in live.of_project(desired[color].color_project) if not c.leftover
+        }
         services = {s.name: _service(mine.get(s.name)) for s in desired[color].services}
         colors[color] = {
             "services": services,

@@ -52,8 +52,11 @@ class LiveContainer(Tolerant):
 
     @property
     def leftover(self) -> bool:
-        """Compose renames a container to `<12 hex>_<name>` while recreating it; one still
-        named so was left behind by a run that was killed."""
+        """Left behind by a killed run: Compose renames a container to `<12 hex>_<name>` while
+        recreating it, and a one-off container (the migration's `compose run --rm`) outlives
+        the Compose process that would have removed it."""
+        if self.labels.get("com.docker.compose.oneoff") == "True":
+            return True
         head, sep, _ = (self.name or "").partition("_")
         return bool(sep) and len(head) == 12 and all(ch in "0123456789abcdef" for ch in head)
 

@@ -1,11 +1,12 @@
 """A small two-service spec for end-to-end tests; knobs are environment variables so one spec
 can be deployed healthy or broken in a chosen way (FAIL_HEALTH, HEALTH_CMD, MIGRATE_EXIT,
-NGINX_BASE, COLOR_HEADER, WEB_VERSION)."""
+NGINX_BASE, COLOR_HEADER, WEB_VERSION, RELEASE: a value that changes only the web service's
+environment, so each new value is a recreate)."""
 
 from __future__ import annotations
 
 
-def spec_text(name: str, base_port: int, *, backups: bool = False) -> str:
+def spec_text(name: str, base_port: int, *, backups: bool = False, retire: str = "keep") -> str:
     """Ports: blue base_port+100.., green base_port+200.., nginx base_port+80."""
     backup = (
         "{enabled: true, dir: backups, paths: [data], keep: 50}" if backups else "{enabled: false}"
@@ -26,6 +27,7 @@ services:
       APP_NAME: web
       APP_COLOR: "{{color}}"
       APP_FAIL_HEALTH: "${{FAIL_HEALTH:-0}}"
+      APP_RELEASE: "${{RELEASE:-0}}"
     healthcheck:
       command: "${{HEALTH_CMD:-curl -fsS http://127.0.0.1:8080/health}}"
       interval: 1s
@@ -57,7 +59,7 @@ deploy:
   health_interval: 1s
   switch_timeout: 5s
   drain: 1s
-  retire: keep
+  retire: {retire}
 backups: {backup}
 hooks:
   migrate:

@@ -1,10 +1,17 @@
 """Fault injection on the real engine and a real nginx, with traffic flowing through nginx during
-every case. Each case asserts specctl's promise and records what it measured into
-docs/RELIABILITY.md (tests/reliability.py)."""
+every case. Each case asserts specctl's promise and records what it measured (written to
+docs/RELIABILITY.md by `make evidence`, see tests/reliability.py).
+
+Two deployments: `box` keeps the old colour warm (retire: keep) for the faults around a deploy;
+`kbox` stops it (retire: stop), so every step of apply and rollback exists and can be killed:
+at each step boundary, and with SIGKILL to the whole process group at seeded random moments
+inside the steps (Compose mid-recreate, a health wait, between switch and retire)."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -19,6 +26,7 @@ import httpx
 import pytest
 
 from specctl.appliers.loadgen import Load, Report, describe
+from specctl.schemas.plan import StepName
 from tests.conftest import REPO, Result, Sandbox, remove_project
 from tests.e2e_spec import files, spec_text
 from tests.reliability import Outcome, Record
@@ -27,40 +35,43 @@ NAME = "flt1"
 BASE = 27000
 PUBLIC = BASE + 80
 GREEN_WEB = BASE + 200
+KNAME = "flt2"
+KBASE = 28000
+PUBLIC_OF = {NAME: PUBLIC, KNAME: KBASE + 80}
 RECORD = Record()
 
-APPLY_STEPS = [
-    "pre-checks",
-    "permissions",
-    "backup",
-    "deploy",
-    "health",
-    "migrate",
-    "verify-direct",
-    "switch",
-    "verify-proxy",
-    "retire",
-]
-ROLLBACK_STEPS = ["health", "switch"]
+ROLLBACK_STEPS = [StepName.START, StepName.HEALTH, StepName.SWITCH_BACK]
+APPLY_STEPS = [s for s in StepName if s not in ROLLBACK_STEPS or s is StepName.HEALTH]
+KILLS = int(os.environ.get("SPECCTL_FAULT_KILLS", "30"))
+SEED = int(os.environ.get("SPECCTL_FAULT_SEED", "20261201"))
 
 
-@pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
-    root = tmp_path_factory.mktemp("faults")
-    remove_project(NAME)
+def deployed(root: Path, name: str, base: int, *, retire: str) -> Sandbox:
+    remove_project(name)
     spec_path = root / "config" / "spec.yaml"
     spec_path.parent.mkdir(parents=True)
-    spec_path.write_text(spec_text(NAME, BASE, backups=True))
-    sandbox = Sandbox(root=root, spec_path=spec_path, name=NAME)
+    spec_path.write_text(spec_text(name, base, backups=True, retire=retire))
+    sandbox = Sandbox(root=root, spec_path=spec_path, name=name)
     for rel, text in files().items():
         sandbox.write(rel, text)
     assert sandbox.cli("compile").code == 0
     first = sandbox.cli("apply", "--target", "blue", "--yes")
     assert first.code == 0, first.out + first.err
-    yield sandbox
+    return sandbox
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
+    yield deployed(tmp_path_factory.mktemp("faults"), NAME, BASE, retire="keep")
     remove_project(NAME)
-    if RECORD.outcomes:
-        RECORD.write()
+    RECORD.write_if_asked()
+
+
+@pytest.fixture(scope="module")
+def kbox(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
+    yield deployed(tmp_path_factory.mktemp("kills"), KNAME, KBASE, retire="stop")
+    remove_project(KNAME)
+    RECORD.write_if_asked()
 
 
 def cli(box: Sandbox, *args: str, **env: str) -> Result:
@@ -72,7 +83,7 @@ def cli(box: Sandbox, *args: str, **env: str) -> Result:
 def serving(box: Sandbox) -> str | None:
     """Which colour answers through nginx right now (asked the way a client would)."""
     try:
-        response = httpx.get(f"http://127.0.0.1:{PUBLIC}/api/version", timeout=5)
+        response = httpx.get(f"http://127.0.0.1:{PUBLIC_OF[box.name]}/api/version", timeout=5)
     except httpx.HTTPError:
         return None
     return response.headers.get("X-App-Color") if response.status_code < 500 else None
@@ -81,11 +92,13 @@ def serving(box: Sandbox) -> str | None:
 def inventory(box: Sandbox) -> set[str]:
     """Everything that must never be lost: containers, volumes, upload files, backups."""
     client = docker.from_env()
+    label = f"specctl.project={box.name}"
     found = {
-        f"container {c.name}"
-        for c in client.containers.list(all=True, filters={"label": f"specctl.project={NAME}"})
+        f"container {c.name}" for c in client.containers.list(all=True, filters={"label": label})
     }
-    found |= {f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(f"{NAME}-")}
+    found |= {
+        f"volume {v.name}" for v in client.volumes.list() if v.name.startswith(f"{box.name}-")
+    }
     for folder in ("data", "backups"):
         base = box.root / folder
         if base.is_dir():
@@ -116,8 +129,11 @@ def outcome(
     report: Report,
     box: Sandbox,
     before: set[str],
+    serving_after: str | None = None,
     **extra: object,
 ) -> Outcome:
+    """`serving_after` is who served right after the command under test, before any clean-up;
+    by default it is asked now."""
     after = inventory(box)
     # Recreated containers keep their names; temp files are not user data.
     lost = sorted(x for x in before - after if "/temp/" not in x)
@@ -133,7 +149,7 @@ def outcome(
             exit_code=None if result is None else result.code,
             failed_requests=report.failed,
             requests=report.total,
-            serving_after=serving(box),
+            serving_after=serving_after or serving(box),
             lost=lost,
             message=message,
             **extra,  # type: ignore[arg-type]
@@ -141,55 +157,70 @@ def outcome(
     )
 
 
-def load() -> Load:
-    return Load(PUBLIC, path="/api/version", rate=200, seconds=180)
+def load(box: Sandbox | None = None) -> Load:
+    port = PUBLIC_OF[box.name] if box is not None else PUBLIC
+    return Load(port, path="/api/version", rate=200, seconds=180)
 
 
-@pytest.mark.parametrize("step", APPLY_STEPS)
-def test_apply_killed_at_each_step_converges(box: Sandbox, step: str) -> None:
+def step_names(box: Sandbox, *args: str, **env: str) -> list[str]:
+    result = cli(box, "plan", "--format", "json", *args, **env)
+    assert result.code == 0, result.err
+    return [step["name"] for step in json.loads(result.out)["steps"]]
+
+
+@pytest.mark.parametrize("step", APPLY_STEPS, ids=str)
+def test_apply_killed_at_each_step_converges(kbox: Sandbox, step: StepName) -> None:
+    box = kbox
     back_to_blue(box)
     seed_uploads(box)
+    if step is StepName.PERMISSIONS:
+        (box.root / "data" / "green").chmod(0o700)
+    assert step.value in step_names(box, "--target", "green")  # or the kill would never happen
     before = inventory(box)
-    with load() as traffic:
+    with load(box) as traffic:
         time.sleep(0.5)
-        killed = cli(box, "apply", "--target", "green", "--yes", SPECCTL_TEST_KILL_AT=step)
+        killed = cli(box, "apply", "--target", "green", "--yes", SPECCTL_TEST_KILL_AT=step.value)
         assert killed.code == -signal.SIGKILL
         during = serving(box)
         again = cli(box, "apply", "--target", "green", "--yes")
         after_apply = serving(box)
-        back = box.cli("rollback")
-        time.sleep(0.5)
+        settled = box.cli("plan", "--detailed-exitcode")
         report = traffic.stop()
     record = outcome(
         f"SIGKILL at apply step `{step}`, then apply re-run",
-        "re-run converges; traffic never on a colour that is not running",
+        "the first re-run converges (plan empty after it); traffic never on a colour that is "
+        "not running",
         f"test_apply_killed_at_each_step_converges[{step}]",
         again,
         report,
         box,
         before,
+        serving_after=after_apply,
         note=describe(report) if report.failed else "",
     )
     assert during in ("blue", "green")
     assert again.code == 0, again.out + again.err
     assert after_apply == "green"
-    assert back.code == 0, back.err
+    assert settled.code == 0, settled.out + settled.err
     assert report.failed == 0, describe(report)
     assert record.lost == []
     record.passed = True
 
 
-@pytest.mark.parametrize("step", ROLLBACK_STEPS)
-def test_rollback_killed_converges(box: Sandbox, step: str) -> None:
+@pytest.mark.parametrize("step", ROLLBACK_STEPS, ids=str)
+def test_rollback_killed_converges(kbox: Sandbox, step: StepName) -> None:
+    box = kbox
     back_to_blue(box)
     assert cli(box, "apply", "--target", "green", "--yes").code == 0
+    assert step.value in step_names(box, "--rollback")
     before = inventory(box)
-    with load() as traffic:
+    with load(box) as traffic:
         time.sleep(0.5)
-        killed = cli(box, "rollback", SPECCTL_TEST_KILL_AT=step)
+        killed = cli(box, "rollback", SPECCTL_TEST_KILL_AT=step.value)
         assert killed.code == -signal.SIGKILL
         assert serving(box) in ("blue", "green")
         again = box.cli("rollback") if serving(box) == "green" else box.cli("status")
+        after = serving(box)
         time.sleep(0.5)
         report = traffic.stop()
     record = outcome(
@@ -200,12 +231,90 @@ def test_rollback_killed_converges(box: Sandbox, step: str) -> None:
         report,
         box,
         before,
+        serving_after=after,
     )
     assert again.code == 0, again.out + again.err
-    assert serving(box) == "blue"
+    assert after == "blue"
     assert report.failed == 0, describe(report)
     assert record.lost == []
     record.passed = True
+
+
+def test_killed_anywhere_the_first_rerun_converges(kbox: Sandbox) -> None:
+    """SIGKILL to the apply's whole process group (specctl and the Compose it runs) at seeded
+    random moments, each apply a real recreate under load; the first re-run must converge."""
+    box = kbox
+    rng = random.Random(SEED)
+    back_to_blue(box)
+    started = time.monotonic()
+    first = cli(box, "apply", "--yes", RELEASE="r0")
+    duration = time.monotonic() - started
+    assert first.code == 0, first.out + first.err
+    before = inventory(box)
+    kills: list[str] = []
+    failed = total = i = 0
+    while sum("finished" not in k for k in kills) < KILLS and i < KILLS * 3 // 2:
+        i += 1
+        release = f"r{i}"
+        at = rng.uniform(0.3, duration)
+        with load(box) as traffic:
+            time.sleep(0.3)
+            inside = kill_apply_after(box, at, RELEASE=release)
+            again = cli(box, "apply", "--yes", RELEASE=release)
+            settled = box.cli("plan", "--detailed-exitcode", env={"RELEASE": release})
+            report = traffic.stop()
+        kills.append(f"{at:.2f}s: {inside}")
+        failed, total = failed + report.failed, total + report.total
+        case = f"kill {i} at {at:.2f}s ({inside})"
+        assert again.code == 0, f"{case}: {again.out}{again.err}"
+        assert settled.code == 0, f"{case}: {settled.out}{settled.err}"
+        assert report.failed == 0, f"{case}: {describe(report)}"
+    inside_steps = sorted({k.split(": ", 1)[1] for k in kills})
+    assert sum("finished" not in k for k in kills) >= KILLS, kills
+    record = outcome(
+        f"SIGKILL of the process group at {KILLS} seeded random moments (seed {SEED}) inside "
+        "apply's steps, each apply a real recreate",
+        "the first re-run converges every time (plan empty after it); zero failed requests",
+        "test_killed_anywhere_the_first_rerun_converges",
+        again,
+        report,
+        box,
+        before,
+        note=f"{failed} failed of {total} requests over all kills; killed inside: "
+        + ", ".join(inside_steps),
+    )
+    assert record.lost == []
+    record.passed = True
+
+
+def kill_apply_after(box: Sandbox, delay: float, **env: str) -> str:
+    """Start `specctl apply --yes` in its own process group, SIGKILL the whole group after
+    `delay` seconds; say in which step it was (from its own progress lines)."""
+    assert box.cli("compile", env=env).code == 0
+    argv = [sys.executable, "-m", "specctl", "-f", str(box.spec_path), "apply", "--yes"]
+    log = box.root / "killed-apply.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv,
+            cwd=box.root,
+            env={**os.environ, **env, "NO_COLOR": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        else:
+            return "finished before the kill"
+    done = [
+        line.split("✓ ", 1)[1].split(":", 1)[0].strip()
+        for line in log.read_text().splitlines()
+        if "✓ " in line
+    ]
+    return f"in the step after {done[-1]}" if done else "during start-up and planning"
 
 
 def test_target_crash_loops(box: Sandbox) -> None:
@@ -591,11 +700,13 @@ def paused_apply(
     return proc, gate
 
 
+DOCKERD_PID_FILE = Path("/var/run/docker.pid")  # the default daemon's, the one tests talk to
+
+
 def restart_dockerd() -> None:
-    """Stop dockerd the way a package upgrade would (SIGTERM), then start it again."""
-    pid = int(
-        subprocess.run(["pidof", "dockerd"], capture_output=True, text=True).stdout.split()[0]
-    )
+    """Stop dockerd the way a package upgrade would (SIGTERM), then start it again. The daemon
+    is found by its pid file, never by name: other daemons may run on this host."""
+    pid = int(DOCKERD_PID_FILE.read_text().split()[0])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
