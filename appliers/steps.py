@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def pre_checks_step(project: Project, desired: Desired, run: Run) -> str:
-    from specctl.appliers.checks import run_pre_checks
+    from specctl.appliers.checks.run import run_pre_checks
 
     results = run_pre_checks(project, desired)
     failed = [r for r in results if r.status == "fail"]

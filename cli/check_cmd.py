@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from specctl.appliers.checks import (
+from specctl.appliers.checks.run import (
     CheckResult,
     post_target,
     pre_target,
