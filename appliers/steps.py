@@ -111,7 +111,7 @@ def verify_step(project: Project, desired: Desired, *, through_proxy: bool) -> s
                 f"{upstream.address}: GET {url} answered from {response.headers.get(header)}"
             )
         checked += 1
-    from specctl.appliers.probes import run_probes
+    from specctl.appliers.probes.run import run_probes
 
     results = run_probes(project, desired, through_proxy=through_proxy)
     bad = [r for r in results if not r.ok]

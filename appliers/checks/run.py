@@ -22,7 +22,7 @@ from specctl.appliers.checks.host import check_disk, check_memory, check_ports
 from specctl.appliers.checks.services import check_database, check_nginx_config
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.observe import observe
-from specctl.appliers.probes import run_probes
+from specctl.appliers.probes.run import run_probes
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult
 from specctl.compiler.active import default_target, detect_active
