@@ -47,14 +47,14 @@ def permissions_step(project: Project, desired: Desired) -> str:
 
 
 def backup_step(project: Project, desired: Desired, run: Run) -> str:
-    from specctl.appliers.backup import create_backup
+    from specctl.appliers.backups.store import create_backup
 
     backup = create_backup(project, desired, reason=f"apply {desired.color}")
     run.backup_id = backup.id
     run.rec.line(f"  backup {backup.id}: {backup.summary}")
     if not project.spec.backups.verify:
         return backup.id
-    from specctl.appliers.backup_verify import verify_backup
+    from specctl.appliers.backups.verify import verify_backup
 
     # backups.verify: no switch unless this backup restores; a failure here stops the apply.
     return f"{backup.id}, verified: {verify_backup(project, backup.id)}"
@@ -77,7 +77,7 @@ def migrate_step(project: Project, desired: Desired, run: Run) -> str:
         )
     except ApplyError as exc:
         if hook.restore_on_failure and run.backup_id:
-            from specctl.appliers.backup import restore_database
+            from specctl.appliers.backups.store import restore_database
 
             restore_database(project, run.backup_id, desired)
             run.rec.line(f"  restored the database from backup {run.backup_id}")
