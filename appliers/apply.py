@@ -26,7 +26,7 @@ from specctl.appliers.steps import (
 )
 from specctl.appliers.switch import switch_to
 from specctl.compiler.diff import held_back
-from specctl.compiler.show import NO_CHANGES, render_text
+from specctl.compiler.show.plan import NO_CHANGES, render_text
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError, SpecctlError
 from specctl.schemas.plan import Action

@@ -17,7 +17,7 @@ from specctl.appliers.checks.run import (
     run_post_checks,
     write_log,
 )
-from specctl.compiler.show_checks import failed, render
+from specctl.compiler.show.checks import failed, render
 from specctl.schemas.errors import SpecctlError
 
 

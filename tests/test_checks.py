@@ -34,7 +34,7 @@ from specctl.appliers.checks.run import (
 from specctl.appliers.checks.services import database_name, psql_argv
 from specctl.appliers.compose import ensure_network
 from specctl.appliers.project import load_project, write_generated
-from specctl.compiler.show_checks import document, render_json, render_text
+from specctl.compiler.show.checks import document, render_json, render_text
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.spec import PRE_CHECKS, Database
 from tests.conftest import Sandbox
