@@ -13,7 +13,7 @@ from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult, audited
 from specctl.appliers.steps import ACTIONS, UNDOS
 from specctl.compiler.diff import held_back
-from specctl.compiler.show import NO_CHANGES, render_text
+from specctl.compiler.show.plan import NO_CHANGES, render_text
 from specctl.schemas.errors import ApplyError, SpecctlError
 from specctl.schemas.plan import Action
 

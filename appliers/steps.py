@@ -22,7 +22,7 @@ from specctl.schemas.units import seconds
 
 
 def pre_checks(run: Run, step: Step) -> str:
-    from specctl.appliers.checks import run_pre_checks
+    from specctl.appliers.checks.run import run_pre_checks
 
     results = run_pre_checks(run.project, run.desired)
     failed = [r for r in results if r.status == "fail"]
@@ -51,7 +51,7 @@ def backup(run: Run, step: Step) -> str | None:
     if run.opts.skip_backup:
         run.forced.append("--skip-backup")
         return "skipped: --skip-backup (recorded)"
-    from specctl.appliers.backup import create_backup
+    from specctl.appliers.backups.store import create_backup
 
     project, desired = run.project, run.desired
     made = create_backup(project, desired, reason=f"apply {desired.color}")
@@ -59,7 +59,7 @@ def backup(run: Run, step: Step) -> str | None:
     run.rec.line(f"  backup {made.id}: {made.summary}")
     if not project.spec.backups.verify:
         return made.id
-    from specctl.appliers.backup_verify import verify_backup
+    from specctl.appliers.backups.verify import verify_backup
 
     # backups.verify: no switch unless this backup restores; a failure here stops the apply.
     return f"{made.id}, verified: {verify_backup(project, made.id)}"
@@ -152,7 +152,7 @@ def migrate(run: Run, step: Step) -> str:
         )
     except ApplyError as exc:
         if hook.restore_on_failure and run.backup_id:
-            from specctl.appliers.backup import restore_database
+            from specctl.appliers.backups.store import restore_database
 
             restore_database(project, run.backup_id, desired)
             run.rec.line(f"  restored the database from backup {run.backup_id}")
@@ -195,7 +195,7 @@ def verify(run: Run, *, through_proxy: bool) -> str:
                 f"{upstream.address}: GET {url} answered from {response.headers.get(header)}"
             )
         checked += 1
-    from specctl.appliers.probes import run_probes
+    from specctl.appliers.probes.run import run_probes
 
     results = run_probes(project, desired, through_proxy=through_proxy)
     bad = [r for r in results if not r.ok]

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from specctl.appliers.checks import (
+from specctl.appliers.checks.run import (
     CheckResult,
     post_target,
     pre_target,
@@ -17,7 +17,7 @@ from specctl.appliers.checks import (
     run_post_checks,
     write_log,
 )
-from specctl.compiler.show_checks import failed, render
+from specctl.compiler.show.checks import failed, render
 from specctl.schemas.errors import SpecctlError
 
 

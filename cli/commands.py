@@ -13,8 +13,8 @@ import typer
 from specctl import apply_cmd, check_cmd, import_cmd, safety_cmd
 from specctl.appliers.planning import make_plan, save_plan
 from specctl.appliers.status import collect_status
-from specctl.compiler.show import render
-from specctl.compiler.show_status import render_status
+from specctl.compiler.show.plan import render
+from specctl.compiler.show.status import render_status
 
 
 class Format(StrEnum):

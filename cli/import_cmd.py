@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from specctl.compiler.legacy import import_legacy
+from specctl.importers.legacy import import_legacy
 from specctl.schemas.errors import SpecctlError
 
 

@@ -1,5 +1,5 @@
 """The fix-permissions command and the backup sub-commands (create, list, prune, verify,
-restore); a thin layer over appliers/permissions and appliers/backup."""
+restore); a thin layer over appliers/permissions and appliers/backups."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from specctl.appliers.backup import (
+from specctl.appliers.backups.store import (
     check_dump,
     create_backup,
     database_container,
@@ -20,7 +20,7 @@ from specctl.appliers.backup import (
     prune,
     restore_database,
 )
-from specctl.appliers.backup_verify import verify_backup
+from specctl.appliers.backups.verify import verify_backup
 from specctl.appliers.lock import project_lock
 from specctl.appliers.permissions import PathResult, fix_paths, managed_paths
 from specctl.appliers.project import Project

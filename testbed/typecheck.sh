@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .typecheck && mkdir -p .typecheck/specctl
 for f in cli/*.py; do ln -s "../../$f" ".typecheck/specctl/$(basename "$f")"; done
-for d in schemas compiler appliers templates; do ln -s "../../$d" ".typecheck/specctl/$d"; done
+for d in schemas compiler appliers importers templates; do ln -s "../../$d" ".typecheck/specctl/$d"; done
 cd .typecheck && ../.venv/bin/python -m mypy --config-file ../pyproject.toml -p specctl

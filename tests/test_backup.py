@@ -15,7 +15,7 @@ import docker
 import psycopg
 import pytest
 
-from specctl.appliers.backup import (
+from specctl.appliers.backups.store import (
     create_backup,
     exec_capture,
     list_backups,
@@ -24,7 +24,7 @@ from specctl.appliers.backup import (
     prune,
     put_file,
 )
-from specctl.appliers.backup_verify import (
+from specctl.appliers.backups.verify import (
     USER_TABLES,
     count_rows_sql,
     pg_isready_argv,

@@ -20,21 +20,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from specctl.appliers.check_base import Context, summarize, worst
-from specctl.appliers.check_engine import compose_config_argv, compose_version_argv
-from specctl.appliers.check_files import certificate_dates
-from specctl.appliers.check_host import listening_inodes, mem_available
-from specctl.appliers.check_services import database_name, psql_argv
-from specctl.appliers.checks import (
+from specctl.appliers.checks.base import Context, summarize, worst
+from specctl.appliers.checks.engine import compose_config_argv, compose_version_argv
+from specctl.appliers.checks.files import certificate_dates
+from specctl.appliers.checks.host import listening_inodes, mem_available
+from specctl.appliers.checks.run import (
     CHECKS,
     CheckResult,
     mask_secrets,
     run_checks,
     run_pre_checks,
 )
+from specctl.appliers.checks.services import database_name, psql_argv
 from specctl.appliers.compose import ensure_network
 from specctl.appliers.project import load_project, write_generated
-from specctl.compiler.show_checks import document, render_json, render_text
+from specctl.compiler.show.checks import document, render_json, render_text
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.spec import PRE_CHECKS, Database
 from tests.conftest import Sandbox

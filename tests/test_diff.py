@@ -15,7 +15,7 @@ from specctl.compiler.diff import diff
 from specctl.compiler.expand import expand
 from specctl.compiler.load import load_spec
 from specctl.compiler.nginx import find_upstreams
-from specctl.compiler.show import render
+from specctl.compiler.show.plan import render
 from specctl.schemas.live import Live, LiveNginx, LivePath
 from specctl.schemas.spec import Spec
 from tests.conftest import REPO

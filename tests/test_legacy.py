@@ -1,4 +1,4 @@
-"""compiler/bash_config, compiler/legacy and `specctl import`: legacy bash config -> spec."""
+"""importers/bash_config, importers/legacy and `specctl import`: legacy bash config -> spec."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from specctl.compiler.bash_config import parse_bash_config
 from specctl.compiler.compile import Inputs, compile_spec, desired_for
-from specctl.compiler.legacy import ImportResult, color_template, import_legacy, looks_secret
 from specctl.compiler.load import load_spec
 from specctl.import_cmd import register, root_for
+from specctl.importers.bash_config import parse_bash_config
+from specctl.importers.legacy import ImportResult, color_template, import_legacy, looks_secret
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.spec import HostPort, Spec
 

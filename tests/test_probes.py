@@ -14,7 +14,7 @@ from typing import Any
 import docker
 import pytest
 
-from specctl.appliers.probes import ProbeResult, run_probes
+from specctl.appliers.probes.run import ProbeResult, run_probes
 from specctl.appliers.project import Project
 from specctl.compiler import probe_rules as rules
 from specctl.schemas.spec import Database, Probe

@@ -7,7 +7,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from specctl.appliers.check_base import (
+from specctl.appliers.checks.base import (
     FAIL,
     WARN,
     Context,

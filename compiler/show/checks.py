@@ -14,7 +14,7 @@ _RESET = "\033[0m"
 
 
 class Row(Protocol):
-    """A check result (appliers.checks.CheckResult) or anything shaped like it."""
+    """A check result (appliers.checks.run.CheckResult) or anything shaped like it."""
 
     @property
     def name(self) -> str: ...

@@ -11,9 +11,9 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from specctl.compiler.bash_config import BashConfig, Note, parse_bash_config
-from specctl.compiler.commented_yaml import N, render
 from specctl.compiler.load import load_spec
+from specctl.importers.bash_config import BashConfig, Note, parse_bash_config
+from specctl.importers.commented_yaml import N, render
 from specctl.schemas.errors import SpecError
 from specctl.schemas.spec import COLORS
 from specctl.schemas.units import parse_size

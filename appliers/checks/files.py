@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
-from specctl.appliers.check_base import FAIL, WARN, Context, Finding, Outcome, plural, summarize
+from specctl.appliers.checks.base import FAIL, WARN, Context, Finding, Outcome, plural, summarize
 from specctl.appliers.envfiles import read_env
 from specctl.schemas.desired import DesiredPath
 from specctl.schemas.units import size_bytes

@@ -11,7 +11,7 @@ import crossplane
 import psycopg
 from docker.errors import DockerException
 
-from specctl.appliers.check_base import FAIL, PASS, WARN, Context, Outcome
+from specctl.appliers.checks.base import FAIL, PASS, WARN, Context, Outcome
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.nginx import exec_in, nginx_test_argv

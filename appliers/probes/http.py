@@ -14,7 +14,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
 from specctl.appliers.nginx import public_url
-from specctl.appliers.probe_target import Failed, Skipped, Target
+from specctl.appliers.probes.target import Failed, Skipped, Target
 from specctl.compiler.probe_rules import (
     color_problem,
     echo_problem,

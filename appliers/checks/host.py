@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from specctl.appliers.check_base import (
+from specctl.appliers.checks.base import (
     FAIL,
     WARN,
     Context,

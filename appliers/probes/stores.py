@@ -9,7 +9,7 @@ import uuid
 import psycopg
 import redis
 
-from specctl.appliers.probe_target import Failed, Target
+from specctl.appliers.probes.target import Failed, Target
 from specctl.compiler.probe_rules import clip, database_login, pg_transient
 from specctl.schemas.spec import Probe
 from specctl.schemas.units import seconds

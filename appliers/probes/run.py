@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from specctl.appliers.nginx import public_url
-from specctl.appliers.probe_containers import logs_probe, resources_probe
-from specctl.appliers.probe_http import (
+from specctl.appliers.probes.containers import logs_probe, resources_probe
+from specctl.appliers.probes.http import (
     http_probe,
     inference_probe,
     routing_probe,
     upload_probe,
     websocket_probe,
 )
-from specctl.appliers.probe_stores import postgres_probe, redis_probe
-from specctl.appliers.probe_target import Failed, Skipped, Target, collect_secrets
+from specctl.appliers.probes.stores import postgres_probe, redis_probe
+from specctl.appliers.probes.target import Failed, Skipped, Target, collect_secrets
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult
 from specctl.compiler.probe_rules import skip_reason

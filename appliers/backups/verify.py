@@ -12,7 +12,7 @@ from typing import Any
 
 from docker.errors import DockerException, ImageNotFound
 
-from specctl.appliers.backup import (
+from specctl.appliers.backups.store import (
     DUMP,
     backups_dir,
     check_files,

@@ -10,18 +10,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from specctl.appliers.check_base import FAIL, PASS, WARN, Context, Outcome
-from specctl.appliers.check_engine import check_compose_files, check_docker
-from specctl.appliers.check_files import (
+from specctl.appliers.checks.base import FAIL, PASS, WARN, Context, Outcome
+from specctl.appliers.checks.engine import check_compose_files, check_docker
+from specctl.appliers.checks.files import (
     check_env_files,
     check_paths,
     check_required_files,
     check_tls,
 )
-from specctl.appliers.check_host import check_disk, check_memory, check_ports
-from specctl.appliers.check_services import check_database, check_nginx_config
+from specctl.appliers.checks.host import check_disk, check_memory, check_ports
+from specctl.appliers.checks.services import check_database, check_nginx_config
 from specctl.appliers.envfiles import read_env
-from specctl.appliers.probes import run_probes
+from specctl.appliers.probes.run import run_probes
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult
 from specctl.schemas.desired import Desired

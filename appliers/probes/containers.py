@@ -12,7 +12,7 @@ from typing import Any
 from docker.errors import DockerException
 
 from specctl.appliers.engine import api
-from specctl.appliers.probe_target import Failed, Target
+from specctl.appliers.probes.target import Failed, Target
 from specctl.compiler.probe_rules import (
     cpu_percent,
     first_critical,

@@ -1,0 +1,2 @@
+"""Importers: other deployment formats -> a commented spec; pure (the CLI reads and writes the
+files)."""
