@@ -13,6 +13,7 @@ from python_on_whales.exceptions import DockerException
 
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import env_prints
+from specctl.appliers.errors import compose_error
 from specctl.appliers.project import Project
 from specctl.compiler.compose import dump_yaml
 from specctl.schemas.desired import Desired
@@ -64,14 +65,6 @@ def client(project: Project, desired: Desired, which: str) -> DockerClient:
     return DockerClient(compose_files=files, compose_project_name=name)
 
 
-def _fail(what: str, exc: DockerException) -> ApplyError:
-    stderr = (exc.stderr or "").strip().splitlines()[-8:]
-    detail = "\n  ".join(stderr) if stderr else str(exc)
-    return ApplyError(
-        f"{what}: `{' '.join(exc.docker_command)}` exited {exc.return_code}\n  {detail}"
-    )
-
-
 def up(
     docker: DockerClient, services: list[str] | None, *, what: str, recreate: bool = True
 ) -> None:
@@ -88,14 +81,14 @@ def up(
             pull="never",
         )
     except DockerException as exc:
-        raise _fail(what, exc) from None
+        raise compose_error(what, exc) from None
 
 
 def stop(docker: DockerClient, services: list[str] | None, *, what: str, timeout: int = 30) -> None:
     try:
         docker.compose.stop(services=services, timeout=timeout)
     except DockerException as exc:
-        raise _fail(what, exc) from None
+        raise compose_error(what, exc) from None
 
 
 def start(docker: DockerClient, services: list[str], *, what: str) -> None:
@@ -103,7 +96,7 @@ def start(docker: DockerClient, services: list[str], *, what: str) -> None:
     try:
         docker.compose.start(services=services)
     except DockerException as exc:
-        raise _fail(what, exc) from None
+        raise compose_error(what, exc) from None
 
 
 def remove_services(docker: DockerClient, services: list[str], *, what: str) -> None:
@@ -113,7 +106,7 @@ def remove_services(docker: DockerClient, services: list[str], *, what: str) -> 
     try:
         docker.compose.rm(services=services, stop=True, volumes=False)
     except DockerException as exc:
-        raise _fail(what, exc) from None
+        raise compose_error(what, exc) from None
 
 
 def run_once(
@@ -139,5 +132,5 @@ def run_once(
         worker.join(10)
         raise ApplyError(f"{what}: did not finish within {timeout:.0f}s; stopped it")
     if "error" in result:
-        raise _fail(what, result["error"])
+        raise compose_error(what, result["error"])
     return str(result.get("out") or "")

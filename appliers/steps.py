@@ -10,6 +10,7 @@ import httpx
 
 from specctl.appliers import compose, nginx
 from specctl.appliers.engine import api
+from specctl.appliers.errors import api_error, not_found
 from specctl.appliers.execute import Action, Run
 from specctl.appliers.health import wait_healthy
 from specctl.appliers.nginx import public_url
@@ -89,12 +90,14 @@ def deploy(run: Run, step: Step) -> str:
 def remove_leftovers(names: list[str]) -> None:
     """Containers an interrupted Compose recreate renamed and never removed (data volumes are
     kept): Compose itself would have removed them a moment later."""
+    from docker.errors import DockerException
+
     for name in names:
         try:
             api().remove_container(name, force=True, v=False)
-        except Exception as exc:  # docker.errors.NotFound: already gone is fine
-            if "No such container" not in str(exc):
-                raise ApplyError(f"cannot remove leftover container {name}: {exc}") from None
+        except DockerException as exc:
+            if not not_found(exc):  # already gone is what we wanted
+                raise api_error(f"remove leftover container {name}", exc) from None
 
 
 def stop_target(run: Run, step: Step) -> str:
