@@ -12,6 +12,7 @@ from specctl.appliers import compose
 from specctl.appliers.nginx import public_url
 from specctl.appliers.permissions import fix_permissions
 from specctl.appliers.project import Project
+from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError
 from specctl.schemas.units import seconds
@@ -96,7 +97,8 @@ def verify_step(project: Project, desired: Desired, *, through_proxy: bool) -> s
         if through_proxy:
             url = public_url(project) + upstream.probe
         elif svc.host_port:
-            url = f"http://127.0.0.1:{svc.host_port}{svc.health_url_path or upstream.probe}"
+            path = svc.health_url_path or upstream.probe
+            url = direct_url(svc.host_port, path, ip=svc.host_ip)
         else:
             continue
         try:
