@@ -9,6 +9,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from specctl.compiler.active import default_target, detect_active
+from specctl.compiler.exposure import planned_exposure
 from specctl.schemas.desired import Desired, DesiredPath, DesiredService
 from specctl.schemas.live import Live, LiveContainer, LivePath
 from specctl.schemas.plan import Action, Change, FieldChange, Kind, Plan
@@ -129,7 +130,11 @@ def diff(
         live_fingerprint=live_fingerprint(live),
         changes=changes,
         unchanged=unchanged,
-        warnings=[*([active.detail] if active.state in ("mixed", "dangling") else []), *warnings],
+        warnings=[
+            *([active.detail] if active.state in ("mixed", "dangling") else []),
+            *warnings,
+            *planned_exposure(desired),
+        ],
         steps=apply_steps(spec),
     )
 
