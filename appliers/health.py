@@ -11,6 +11,7 @@ from docker.errors import DockerException
 
 from specctl.appliers.engine import api
 from specctl.appliers.observe import observe_containers
+from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import ApplyError
 from specctl.schemas.live import LiveContainer
@@ -44,7 +45,7 @@ def service_problem(svc: DesiredService, container: LiveContainer | None) -> str
     if svc.healthcheck is not None and container.health != "healthy":
         return f"docker health: {container.health or 'none yet'}"
     if svc.health_url_path and svc.host_port:
-        ok, detail = http_ok(f"http://127.0.0.1:{svc.host_port}{svc.health_url_path}")
+        ok, detail = http_ok(direct_url(svc.host_port, svc.health_url_path, ip=svc.host_ip))
         if not ok:
             return f"GET :{svc.host_port}{svc.health_url_path}: {detail}"
     return None

@@ -15,6 +15,7 @@ from specctl.appliers.engine import api
 from specctl.appliers.observe import PREVIOUS, live_config_path, loaded_marker
 from specctl.appliers.project import Project
 from specctl.compiler.expand import NGINX_CONFIG, NGINX_CONFIG_DIR
+from specctl.compiler.exposure import host_ip, url_host
 from specctl.compiler.nginx import find_upstreams
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError, CompileError
@@ -112,7 +113,7 @@ def reload(container_id: str) -> None:
 def public_url(project: Project) -> str:
     ports = project.spec.proxy.ports
     http = next((p for p in ports if p.container == 80), ports[0])
-    return f"http://127.0.0.1:{http.host}"
+    return f"http://{url_host(host_ip(http.bind))}:{http.host}"
 
 
 STABLE = 3  # answers in a row from the new colour before a switch counts as proven

@@ -17,7 +17,15 @@ from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired, DesiredPath
 from specctl.schemas.errors import ObserveError
-from specctl.schemas.live import Live, LiveContainer, LiveFile, LiveMount, LiveNginx, LivePath
+from specctl.schemas.live import (
+    Live,
+    LiveContainer,
+    LiveFile,
+    LiveMount,
+    LiveNginx,
+    LivePath,
+    LivePort,
+)
 from specctl.schemas.spec import COLORS
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -79,6 +87,11 @@ def container_from_row(row: dict[str, Any]) -> LiveContainer:
             if p.get("PublicPort")
         }
     )
+    published = [
+        LivePort(ip=p.get("IP"), host=p["PublicPort"], container=p.get("PrivatePort"))
+        for p in row.get("Ports") or []
+        if p.get("PublicPort")
+    ]
     mounts = [
         LiveMount(
             source=m.get("Source") or m.get("Name"),
@@ -102,6 +115,7 @@ def container_from_row(row: dict[str, Any]) -> LiveContainer:
         health=health,
         created=row.get("Created"),
         ports=ports,
+        published=published,
         mounts=mounts,
         labels=labels,
     )

@@ -10,6 +10,7 @@ from docker.errors import DockerException
 from specctl.appliers.engine import api
 from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
+from specctl.compiler.exposure import live_exposure
 from specctl.schemas.live import LiveContainer
 from specctl.schemas.spec import COLORS
 
@@ -79,6 +80,7 @@ def collect_status(project: Project) -> dict[str, Any]:
     missing = [image for image in wanted if image not in images]
     backup = last_backup(project, now)
     ready = colors[other]["running"] and colors[other]["healthy"] and not missing
+    proxy = (desired[COLORS[0]].shared_project, desired[COLORS[0]].proxy.name)
     return {
         "project": project.spec.project,
         "active": active.model_dump(),
@@ -90,6 +92,7 @@ def collect_status(project: Project) -> dict[str, Any]:
             "upstreams": live.nginx.upstreams,
             "parse_error": live.nginx.parse_error,
         },
+        "exposed": live_exposure(live.containers, proxy=proxy),
         "rollback": {
             "color": other if active.color else None,
             "ready": bool(active.color) and ready,

@@ -17,6 +17,7 @@ from specctl.appliers.nginx import public_url
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
 from specctl.appliers.switch import switch_to
+from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.errors import ApplyError, SpecctlError
 from specctl.schemas.plan import Step, StepName
 from specctl.schemas.units import seconds
@@ -183,7 +184,8 @@ def verify(run: Run, *, through_proxy: bool) -> str:
         if through_proxy:
             url = public_url(project) + upstream.probe
         elif svc.host_port:
-            url = f"http://127.0.0.1:{svc.host_port}{svc.health_url_path or upstream.probe}"
+            path = svc.health_url_path or upstream.probe
+            url = direct_url(svc.host_port, path, ip=svc.host_ip)
         else:
             continue
         try:

@@ -51,14 +51,22 @@ def down() -> None:
     shutil.rmtree(DATA, ignore_errors=True)
 
 
+def write_secret(path: Path, text: str) -> None:
+    """A file only its owner can read, from the first byte on."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT
+        handle.write(text)
+
+
 def prepare() -> None:
     """Env files with a fresh random password (never printed) and a stand-in model file."""
     (DATA / "weights").mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(18)
     url = f"postgresql://demo:{password}@postgres:5432/demo"
     for color in ("blue", "green"):
-        (DATA / f".env.{color}").write_text(f"DB_PASSWORD={password}\nDATABASE_URL={url}\n")
-    (DATA / ".env.shared").write_text(f"POSTGRES_PASSWORD={password}\n")
+        write_secret(DATA / f".env.{color}", f"DB_PASSWORD={password}\nDATABASE_URL={url}\n")
+    write_secret(DATA / ".env.shared", f"POSTGRES_PASSWORD={password}\n")
     (DATA / "weights" / "model.bin").write_bytes(os.urandom(4096))
 
 

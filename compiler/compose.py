@@ -66,7 +66,7 @@ def compose_service(
             {"path": host_path(root_ref, f), "required": True} for f in svc.env_files
         ]
     if svc.port is not None and svc.host_port is not None:
-        out["ports"] = [port_mapping(svc.host_port, svc.port)]
+        out["ports"] = [port_mapping(svc.host_port, svc.port, svc.host_ip)]
     if svc.mounts:
         out["volumes"] = [_mount(m, root_ref) for m in svc.mounts]
     if svc.healthcheck is not None:

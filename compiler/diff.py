@@ -9,6 +9,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from specctl.compiler.active import default_target, other_color
+from specctl.compiler.exposure import planned_exposure
 from specctl.compiler.steps import apply_steps, is_current
 from specctl.schemas.desired import Desired, DesiredPath, DesiredService
 from specctl.schemas.errors import SpecctlError
@@ -168,7 +169,11 @@ def diff(
         live_fingerprint=live_fingerprint(live),
         changes=changes,
         unchanged=unchanged,
-        warnings=[*([active.detail] if active.state in ("mixed", "dangling") else []), *warnings],
+        warnings=[
+            *([active.detail] if active.state in ("mixed", "dangling") else []),
+            *warnings,
+            *planned_exposure(desired),
+        ],
         steps=steps,
     )
 

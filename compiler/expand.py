@@ -7,6 +7,7 @@ import json
 import shlex
 from typing import Any
 
+from specctl.compiler.exposure import host_ip
 from specctl.compiler.validate import expand_path
 from specctl.schemas.desired import (
     Desired,
@@ -23,8 +24,11 @@ NGINX_CONFIG_DIR = "/etc/nginx/specctl"
 NGINX_CONFIG = f"{NGINX_CONFIG_DIR}/nginx.conf"
 
 
-def port_mapping(published: int, target: int) -> dict[str, Any]:
-    return {"target": target, "published": str(published), "protocol": "tcp"}
+def port_mapping(published: int, target: int, host_ip: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"target": target, "published": str(published)}
+    if host_ip is not None:
+        out["host_ip"] = host_ip
+    return {**out, "protocol": "tcp"}
 
 
 def spec_hash(spec: Spec, *extra: str) -> str:
@@ -171,6 +175,11 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         "compose": svc.compose,
         "aliases": [f"{color}-{name}"] if color else [name],
     }
+    ip = host_ip(svc.bind)
+    if fields["host_port"] is not None and ip is not None:
+        # Only when set, so containers published on every address before `bind` existed keep
+        # their config hash when the spec asks for that still.
+        fields["host_ip"] = ip
     return _finish(fields)
 
 
@@ -250,7 +259,7 @@ def _proxy(spec: Spec) -> DesiredService:
         "resources": {},
         "restart": "unless-stopped",
         "compose": {
-            "ports": [port_mapping(p.host, p.container) for p in proxy.ports],
+            "ports": [port_mapping(p.host, p.container, host_ip(p.bind)) for p in proxy.ports],
             "stop_signal": "SIGQUIT",
             **proxy.compose,
         },

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from specctl.compiler.exposure import url_host
 from specctl.schemas.spec import Database, Probe
 
 DIRECT_ONLY = frozenset({"postgres", "redis", "resources"})
@@ -27,9 +28,9 @@ _DOCKER_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]
 # --- where a probe is sent ----------------------------------------------------------------------
 
 
-def direct_url(host_port: int, path: str) -> str:
-    """A service's own host port on the loopback interface."""
-    return f"http://127.0.0.1:{host_port}{_slash(path)}"
+def direct_url(host_port: int, path: str, *, ip: str | None = None) -> str:
+    """A service's own host port: on loopback, unless it is published on one other address."""
+    return f"http://{url_host(ip)}:{host_port}{_slash(path)}"
 
 
 def proxy_url(public: str, path: str) -> str:

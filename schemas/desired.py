@@ -33,6 +33,7 @@ class DesiredService(Frozen):
     command: list[str] | str | None
     port: int | None
     host_port: int | None
+    host_ip: str | None = None  # the address host_port is published on; None: every address
     environment: dict[str, str]
     env_files: list[str]
     required_env: list[str]

@@ -18,6 +18,14 @@ class LiveMount(Tolerant):
     read_only: bool = False
 
 
+class LivePort(Tolerant):
+    """One published port: `Ports[]` of the Docker list call."""
+
+    ip: str | None = None  # 0.0.0.0, ::, 127.0.0.1
+    host: int
+    container: int | None = None
+
+
 class LiveContainer(Tolerant):
     """One container of the spec's compose projects, as the Docker API lists it."""
 
@@ -34,6 +42,7 @@ class LiveContainer(Tolerant):
     health: str | None = None  # healthy | unhealthy | starting | None when no health check
     created: int | None = None
     ports: list[str] = []  # "18001->8080/tcp"
+    published: list[LivePort] = []
     mounts: list[LiveMount] = []
     labels: dict[str, str] = {}
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from specctl.schemas.units import Duration, Mode, Port, Size
+from specctl.schemas.units import Address, Duration, Mode, Port, Size
 
 COLORS: tuple[str, str] = ("blue", "green")
 Color = Literal["blue", "green"]
@@ -127,6 +127,10 @@ class Service(Strict):
     scope: Scope = "color"
     port: Port | None = Field(default=None, description="The port the service listens on inside.")
     host_port: HostPort | Port | None = None
+    bind: Address = Field(
+        default="127.0.0.1",
+        description="Host address of host_port; 0.0.0.0 publishes it on every address.",
+    )
     environment: dict[EnvName, EnvValue] = {}
     env_files: list[str] = []
     required_env: list[EnvName] = []
@@ -145,6 +149,8 @@ class Service(Strict):
             raise ValueError("give image, build, or both (build with image names the built tag)")
         if self.host_port is not None and self.port is None:
             raise ValueError("host_port needs port (the container port it publishes)")
+        if "bind" in self.model_fields_set and self.host_port is None:
+            raise ValueError("bind needs host_port (bind is the host address it is published on)")
         return self
 
 
@@ -195,6 +201,9 @@ class Location(Strict):
 class ProxyPort(Strict):
     host: Port
     container: Port = 80
+    bind: Address = Field(
+        default="0.0.0.0", description="Host address; 0.0.0.0 publishes on every address."
+    )
 
 
 class Tls(Strict):

@@ -1,7 +1,8 @@
-"""Durations, sizes and file modes as they are written in a spec; pure."""
+"""Durations, sizes, file modes and host addresses as they are written in a spec; pure."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -65,9 +66,21 @@ def parse_mode(value: object) -> str:
     return value if value.startswith("0") and len(value) == 4 else f"{int(value, 8):04o}"
 
 
+def parse_address(value: object) -> str:
+    """An IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or ::1, in its canonical form."""
+    problem = f"must be an IP address such as 127.0.0.1 or 0.0.0.0 (got {value!r})"
+    if not isinstance(value, str):
+        raise ValueError(problem)
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValueError(problem) from None
+
+
 Duration = Annotated[str, BeforeValidator(parse_duration)]
 Size = Annotated[str, BeforeValidator(parse_size)]
 Mode = Annotated[str, BeforeValidator(parse_mode)]
+Address = Annotated[str, BeforeValidator(parse_address)]
 Port = Annotated[int, AfterValidator(lambda p: _check_port(p))]
 
 

@@ -117,6 +117,8 @@ class Sandbox:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+        if path.name.startswith(".env"):
+            path.chmod(0o600)  # as an operator keeps them; check pre warns about anything looser
         return path
 
 

@@ -6,9 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 from syrupy.assertion import SnapshotAssertion
 
 from specctl.appliers.project import load_project
+from specctl.compiler.compose import render_color_compose, render_shared_compose
+from specctl.compiler.expand import expand
+from specctl.compiler.load import load_spec
 from tests.conftest import REPO, SPECS, run_cli
 
 FILES = [
@@ -76,3 +80,52 @@ def test_ml_service_keeps_the_gpu_pass_through() -> None:
     assert "runtime: nvidia" in compose
     assert "capabilities:\n" in compose and "- gpu" in compose
     assert "memory: 12G" in compose  # limits from the spec merged with the devices
+
+
+PORTS_SPEC = """\
+project: shop
+services:
+  web:
+    image: shop/web:1
+    port: 8080
+    host_port: {offset: 1}
+  admin:
+    image: shop/admin:1
+    port: 8080
+    host_port: {offset: 2}
+    bind: 0.0.0.0
+  db:
+    image: postgres:15
+    scope: shared
+    port: 5432
+    host_port: 15432
+    bind: 10.0.0.5
+proxy:
+  image: nginx
+  ports: [{host: 8080}, {host: 8443, container: 443, bind: 192.168.1.2}]
+  upstreams: {web: {service: web}}
+  locations: [{path: /, upstream: web}]
+"""
+
+
+def test_ports_bind_to_loopback_unless_the_spec_opens_them() -> None:
+    desired = expand(load_spec(PORTS_SPEC, filename="spec.yaml"), "blue", spec_digest="0" * 64)
+    yaml = YAML(typ="safe", pure=True)
+    color = yaml.load(render_color_compose(desired, root_ref="..", header=""))["services"]
+    shared = yaml.load(render_shared_compose(desired, root_ref="..", header=""))["services"]
+    assert color["web"]["ports"] == [
+        {"target": 8080, "published": "4001", "host_ip": "127.0.0.1", "protocol": "tcp"}
+    ]
+    # 0.0.0.0 leaves host_ip out: Docker then publishes on every IPv4 and IPv6 address.
+    assert color["admin"]["ports"] == [{"target": 8080, "published": "4002", "protocol": "tcp"}]
+    assert shared["db"]["ports"][0]["host_ip"] == "10.0.0.5"
+    assert [p.get("host_ip") for p in shared["proxy"]["ports"]] == [None, "192.168.1.2"]
+
+
+def test_the_example_specs_publish_no_service_beyond_loopback() -> None:
+    for name in SPECS:
+        project = load_project(SPECS[name])
+        for color in ("blue", "green"):
+            desired = project.desired(color)
+            published = [s for s in (*desired.services, *desired.shared) if s.host_port]
+            assert published and all(s.host_ip == "127.0.0.1" for s in published), name

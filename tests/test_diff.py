@@ -13,6 +13,7 @@ from specctl.appliers.observe import container_from_row
 from specctl.compiler.active import detect_active
 from specctl.compiler.diff import diff
 from specctl.compiler.expand import expand
+from specctl.compiler.exposure import live_exposure
 from specctl.compiler.load import load_spec
 from specctl.compiler.nginx import find_upstreams
 from specctl.compiler.show.plan import render
@@ -185,3 +186,28 @@ def test_nginx_pointing_at_two_colours_is_named_mixed() -> None:
     plan = plan_for(spec(), "green", mixed)
     assert plan.active_state == "mixed"
     assert "upstreams point at different colours" in plan.warnings[0]
+
+
+def test_a_service_port_beyond_loopback_is_a_warning_the_proxy_is_not() -> None:
+    loopback = SPEC_TEXT.replace("    bind: 0.0.0.0\n", "")
+    backend = loopback.index("    host_port: {offset: 1}\n")
+    text = loopback[:backend] + loopback[backend:].replace(
+        "    host_port: {offset: 1}\n", "    host_port: {offset: 1}\n    bind: 0.0.0.0\n", 1
+    )
+    plan = plan_for(spec(text), "green", live())
+    assert [w for w in plan.warnings if " publishes " in w] == [
+        "green.service.backend publishes 19001 on 0.0.0.0"
+    ]
+    assert "warning: green.service.backend publishes 19001 on 0.0.0.0\n" in render(plan, "text")
+
+
+def test_captured_containers_published_on_every_address_are_listed_but_the_proxy() -> None:
+    containers = [container_from_row(r) for r in ROWS]
+    assert live_exposure(containers, proxy=("demo-shared", "proxy")) == [
+        "demo-blue-backend-1 publishes 18001 on 0.0.0.0, ::",
+        "demo-blue-frontend-1 publishes 18000 on 0.0.0.0, ::",
+        "demo-blue-ml-1 publishes 18008 on 0.0.0.0, ::",
+        "demo-shared-postgres-1 publishes 18432 on 0.0.0.0, ::",
+    ]
+    loopback = [{**r, "Ports": [{**p, "IP": "127.0.0.1"} for p in r["Ports"]]} for r in ROWS]
+    assert live_exposure([container_from_row(r) for r in loopback], proxy=("x", "y")) == []

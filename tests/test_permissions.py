@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from specctl.appliers.check_base import Context
+from specctl.appliers.check_files import check_env_files
 from specctl.appliers.observe import observe_path
 from specctl.appliers.permissions import fix_permissions, managed_paths
 from specctl.appliers.project import Project, load_project
@@ -498,3 +500,24 @@ def test_target_picks_a_colour_and_the_shared_paths(tmp_path: Path) -> None:
     assert len(managed_paths(project, "all")) == 4
     bad = run_cli("-f", str(tmp_path / "config" / "spec.yaml"), "fix-permissions", "-t", "red")
     assert bad.code != 0
+
+
+def test_check_pre_names_env_files_and_the_key_others_can_read(tmp_path: Path) -> None:
+    text = SPEC.replace(
+        "    port: 8080\n",
+        '    port: 8080\n    env_files: [".env.{color}"]\n    required_env: [API_KEY]\n',
+    )
+    project = load_project(write_spec(tmp_path, text))
+    put(tmp_path / ".env.blue", "API_KEY=never-shown-5f3b\n", mode=0o644)
+    put(tmp_path / ".env.green", "API_KEY=never-shown-5f3b\n", mode=0o600)
+    put(tmp_path / ".specctl" / "fingerprint.key", "k" * 32, mode=0o640)
+    ctx = Context(project=project, desired=project.desired("blue"))
+    assert check_env_files(ctx) == (
+        "warn",
+        ".env.blue: holds secrets, but other users have access (mode 0644); chmod 600 .env.blue; "
+        ".specctl/fingerprint.key: holds secrets, but other users have access (mode 0640); "
+        "chmod 600 .specctl/fingerprint.key",
+    )
+    (tmp_path / ".env.blue").chmod(0o600)
+    (tmp_path / ".specctl" / "fingerprint.key").chmod(0o600)
+    assert check_env_files(ctx)[0] == "pass"

@@ -30,6 +30,9 @@ def probe(**fields: Any) -> Probe:
 def test_urls() -> None:
     assert rules.direct_url(22100, "/health") == "http://127.0.0.1:22100/health"
     assert rules.direct_url(22100, "health") == "http://127.0.0.1:22100/health"
+    assert rules.direct_url(22100, "/h", ip="0.0.0.0") == "http://127.0.0.1:22100/h"
+    assert rules.direct_url(22100, "/h", ip="10.0.0.5") == "http://10.0.0.5:22100/h"
+    assert rules.direct_url(22100, "/h", ip="::") == "http://[::1]:22100/h"
     assert rules.proxy_url("http://127.0.0.1:22080/", "/ws") == "http://127.0.0.1:22080/ws"
     assert rules.websocket_url("http://127.0.0.1:22080/ws") == "ws://127.0.0.1:22080/ws"
     assert rules.websocket_url("https://example.org/ws") == "wss://example.org/ws"

@@ -119,6 +119,24 @@ CASES = [
         "cannot start any token",
     ),
     (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n    bind: localhost\n",
+        "spec.yaml:10:5: services.web.bind: must be an IP address such as 127.0.0.1 or 0.0.0.0 "
+        "(got 'localhost')",
+    ),
+    (
+        "{host: 8080}",
+        "{host: 8080, bind: 10.0.0.300}",
+        "spec.yaml:12:24: proxy.ports[0].bind: must be an IP address such as 127.0.0.1 or 0.0.0.0 "
+        "(got '10.0.0.300')",
+    ),
+    (
+        "    host_port: {offset: 1}\n",
+        "    bind: 0.0.0.0\n",
+        "spec.yaml:6:3: services.web: bind needs host_port (bind is the host address it is "
+        "published on)",
+    ),
+    (
         "proxy:\n  image: nginx\n",
         "proxy:\n  image: nginx\n  base: x.conf\n",
         "spec.yaml:16:3: proxy.locations: locations apply to the built-in template only, not to base",

@@ -1,5 +1,6 @@
-"""Checks of files on the host: env files, the TLS certificate and key, managed paths, required
-files such as ML weights (side effects: reads files; never reports a secret's value)."""
+"""Checks of files on the host: env files (and that only their owner can read them), the TLS
+certificate and key, managed paths, required files such as ML weights (side effects: reads files;
+never reports a secret's value)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from specctl.appliers.checks.base import FAIL, WARN, Context, Finding, Outcome, plural, summarize
-from specctl.appliers.envfiles import read_env
+from specctl.appliers.envfiles import key_path, read_env
 from specctl.schemas.desired import DesiredPath
 from specctl.schemas.units import size_bytes
 
@@ -23,10 +24,12 @@ def check_env_files(ctx: Context) -> Outcome:
     project, desired = ctx.project, ctx.desired
     findings: list[Finding] = []
     count = 0
+    secret_files = {f"{project.spec.state_dir}/fingerprint.key": key_path(project)}
     for svc in (*desired.services, *desired.shared):
         for rel in svc.env_files:
             if not project.path(rel).is_file():
                 findings.append((FAIL, f"{svc.address}: {rel} is missing"))
+            secret_files[rel] = project.path(rel)
         values = read_env(project, svc)
         for name in svc.required_env:
             count += 1
@@ -34,7 +37,21 @@ def check_env_files(ctx: Context) -> Outcome:
                 continue
             if not (values.get(name) or ""):
                 findings.append((FAIL, f"{svc.address}: {name} is missing or empty"))
+    for rel, path in sorted(secret_files.items()):
+        mode = open_mode(path)
+        if mode is not None:
+            problem = f"{rel}: holds secrets, but other users have access (mode {mode})"
+            findings.append((WARN, f"{problem}; chmod 600 {rel}"))
     return summarize(findings, f"every required variable is set ({count} checked)")
+
+
+def open_mode(path: Path) -> str | None:
+    """The mode of a file that holds secrets, when group or others have any access to it."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:  # missing: reported above, or (the key) made 0600 when first needed
+        return None
+    return f"{mode:04o}" if mode & 0o077 else None
 
 
 # --- TLS ------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Checks of the host: free disk, available memory, free host ports and who holds a taken one
-(side effects: statvfs, /proc, a bind attempt per port, one Docker listing)."""
+"""Checks of the host: free disk, available memory, free host ports and who holds a taken one,
+ports published beyond loopback (side effects: statvfs, /proc, a bind attempt per port, Docker
+listings)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from specctl.appliers.checks.base import (
     plural,
     summarize,
 )
+from specctl.compiler.exposure import live_exposure
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.units import size_bytes
@@ -116,7 +118,7 @@ def _running(ctx: Context, svc: DesiredService) -> bool:
 def check_ports(ctx: Context) -> Outcome:
     ports = wanted_ports(ctx)
     if not ports:
-        return "pass", "no host ports to check"
+        return summarize(_exposed(ctx), "no host ports to check")
     try:
         containers = ctx.host_containers()
     except Exception:  # Docker down: still test each port; the docker check says why
@@ -135,7 +137,21 @@ def check_ports(ctx: Context) -> Outcome:
             notes.append(f"{port} free")
         else:
             findings.append((FAIL, f"{port} ({owner}) is taken by {process_on_port(port)}"))
+    findings += _exposed(ctx)
     return summarize(findings, "; ".join(notes))
+
+
+def _exposed(ctx: Context) -> list[Finding]:
+    """A warning per port this project's containers publish beyond loopback, the proxy aside."""
+    try:
+        containers = ctx.containers()
+    except SpecctlError:  # Docker down: the docker check says why
+        return []
+    proxy = (ctx.desired.shared_project, ctx.desired.proxy.name)
+    return [
+        (WARN, f"{line} (reachable without nginx)")
+        for line in live_exposure(containers, proxy=proxy)
+    ]
 
 
 def port_free(port: int) -> bool:

@@ -18,6 +18,7 @@ from specctl.appliers.nginx import exec_in, nginx_test_argv
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.project import Project
 from specctl.compiler.expand import NGINX_CONFIG_DIR
+from specctl.compiler.exposure import reach_host, url_host
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.spec import Database
@@ -54,8 +55,9 @@ def check_database(ctx: Context) -> Outcome:
                 "in its env files"
             )
     if svc.host_port is not None:
-        where = f"{db.user}@127.0.0.1:{svc.host_port}/{name}"
-        problem, version = _query_over_tcp(svc.host_port, db.user, name, password)
+        host = reach_host(svc.host_ip)
+        where = f"{db.user}@{url_host(svc.host_ip)}:{svc.host_port}/{name}"
+        problem, version = _query_over_tcp(host, svc.host_port, db.user, name, password)
     else:
         where = f"{db.user}@{container.name}/{name} (psql inside the container)"
         problem, version = _query_in_container(container.id, db.user, name, password)
@@ -67,11 +69,11 @@ def check_database(ctx: Context) -> Outcome:
 
 
 def _query_over_tcp(
-    port: int, user: str, dbname: str, password: str | None
+    host: str, port: int, user: str, dbname: str, password: str | None
 ) -> tuple[str | None, str]:
     try:
         with psycopg.connect(
-            host="127.0.0.1",
+            host=host,
             port=port,
             user=user,
             dbname=dbname,

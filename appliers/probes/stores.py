@@ -10,6 +10,7 @@ import psycopg
 import redis
 
 from specctl.appliers.probes.target import Failed, Target
+from specctl.compiler.exposure import reach_host, url_host
 from specctl.compiler.probe_rules import clip, database_login, pg_transient
 from specctl.schemas.spec import Probe
 from specctl.schemas.units import seconds
@@ -29,10 +30,11 @@ def postgres_probe(target: Target, probe: Probe) -> str:
         color=svc.color or target.color,
         project=spec.project,
     )
-    where = f"postgresql://{user}@127.0.0.1:{port}/{database}"
+    where = f"postgresql://{user}@{url_host(svc.host_ip)}:{port}/{database}"
     conn = _connect(
         target,
         where,
+        host=reach_host(svc.host_ip),
         port=port,
         user=user,
         password=password,
@@ -52,6 +54,7 @@ def _connect(
     target: Target,
     where: str,
     *,
+    host: str,
     port: int,
     user: str,
     password: str | None,
@@ -62,7 +65,7 @@ def _connect(
     while True:
         try:
             return psycopg.connect(
-                host="127.0.0.1",
+                host=host,
                 port=port,
                 user=user,
                 password=password,
@@ -85,7 +88,7 @@ def redis_probe(target: Target, probe: Probe) -> str:
     port = target.host_port(svc)
     timeout = seconds(probe.timeout)
     client = redis.Redis(
-        host="127.0.0.1",
+        host=reach_host(svc.host_ip),
         port=port,
         password=target.environment(svc).get("REDIS_PASSWORD") or None,
         socket_timeout=timeout,
@@ -93,7 +96,7 @@ def redis_probe(target: Target, probe: Probe) -> str:
     )
     key = f"specctl:probe:{uuid.uuid4().hex[:12]}"
     value = uuid.uuid4().hex
-    where = f"redis://127.0.0.1:{port}"
+    where = f"redis://{url_host(svc.host_ip)}:{port}"
     try:
         if client.ping() is not True:
             raise Failed(f"{where}: PING did not answer PONG")

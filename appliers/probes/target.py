@@ -65,7 +65,7 @@ class Target:
         svc = self.service(probe.service)
         if not svc.host_port:
             raise Skipped("no host port; checked through nginx")
-        return direct_url(svc.host_port, probe.path)
+        return direct_url(svc.host_port, probe.path, ip=svc.host_ip)
 
     def host_port(self, svc: DesiredService) -> int:
         """For stores reached only from the host: no host port means nothing to connect to."""

@@ -38,6 +38,7 @@ def render_status(doc: dict[str, Any]) -> str:
         "",
         f"nginx: {'running' if nginx['running'] else 'not running'}; {routes or 'no config'}",
     ]
+    lines += [f"exposed beyond loopback: {line}" for line in doc.get("exposed", [])]
     rb = doc["rollback"]
     backup = rb["last_backup"]
     age = f"{backup['id']}, {_age(backup['age_seconds'])} ago" if backup else "none"
