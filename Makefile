@@ -17,4 +17,4 @@ lint: setup
 
 # docs/RELIABILITY.md from a run of the fault suite (make test never rewrites it).
 evidence: setup
-	SPECCTL_EVIDENCE=1 .venv/bin/python -m pytest tests/test_faults.py
+	SPECCTL_EVIDENCE=1 .venv/bin/python -m pytest tests/test_faults.py tests/test_kills.py

@@ -13,7 +13,7 @@ from python_on_whales.exceptions import DockerException
 
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import env_prints
-from specctl.appliers.errors import compose_error
+from specctl.appliers.errors import api_error, compose_error
 from specctl.appliers.project import Project
 from specctl.compiler.compose import dump_yaml
 from specctl.schemas.desired import Desired
@@ -24,19 +24,31 @@ def runtime_dir(project: Project) -> Path:
     return project.path(project.spec.state_dir) / "runtime"
 
 
+# A colour's containers start with a quarter of the default CPU weight, so on a small host the
+# serving colour keeps answering quickly while they boot; the health step gives them the
+# default weight (`docker update`, no recreate) once they are healthy.
+BOOT_CPU_SHARES = 256
+CPU_SHARES = 1024
+
+
 def env_label_override(project: Project, desired: Desired, which: str) -> Path:
     """A small override file that labels each container with fingerprints of its env-file
-    values, so a later plan sees a changed secret without ever reading the container's env."""
+    values, so a later plan sees a changed secret without ever reading the container's env;
+    a colour's services also boot with a low CPU weight."""
     prints = env_prints(project, desired)
-    members = desired.services if which == desired.color else [*desired.shared]
+    color = which == desired.color
+    members = desired.services if color else [*desired.shared]
     services: dict[str, Any] = {}
     for svc in members:
         labels = {f"specctl.env.{k}": v for k, v in prints.get(svc.name, {}).items()}
-        if labels:
-            services[svc.name] = {"labels": labels}
+        entry: dict[str, Any] = {"labels": labels} if labels else {}
+        if color:
+            entry["cpu_shares"] = BOOT_CPU_SHARES
+        if entry:
+            services[svc.name] = entry
     path = runtime_dir(project) / f"env-labels.{which}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "# Written by specctl apply: env-file fingerprints (never values).\n"
+    text = "# Written by specctl apply: env-file fingerprints (never values), boot CPU weight.\n"
     text += dump_yaml({"services": services}) if services else "services: {}\n"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -134,3 +146,14 @@ def run_once(
     if "error" in result:
         raise compose_error(what, result["error"])
     return str(result.get("out") or "")
+
+
+def full_cpu_weight(container_ids: list[str]) -> None:
+    """Healthy containers get the default CPU weight back (they booted with less)."""
+    from docker.errors import DockerException
+
+    for container in container_ids:
+        try:
+            api().update_container(container, cpu_shares=CPU_SHARES)
+        except DockerException as exc:
+            raise api_error(f"container {container[:12]}: set CPU weight", exc) from None

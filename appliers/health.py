@@ -59,8 +59,9 @@ def wait_healthy(
     deploy: Deploy,
     progress: Callable[[str], None],
     bound: str | None = None,
-) -> None:
-    """Poll until every service is ready; on the deadline, fail with logs and health output."""
+) -> list[str]:
+    """Poll until every service is ready, then return their container ids; on the deadline,
+    fail with logs and health output."""
     deadline_s = health_deadline(deploy, bound=bound)
     interval = min(seconds(deploy.health_interval), 1.0)
     start = time.monotonic()
@@ -74,7 +75,7 @@ def wait_healthy(
         problems = {s.address: service_problem(s, found.get(s.name)) for s in services}
         waiting = {k: v for k, v in problems.items() if v}
         if not waiting:
-            return
+            return [found[s.name].id for s in services if s.name in found]
         elapsed = time.monotonic() - start
         if elapsed > deadline_s:
             address, why = sorted(waiting.items())[0]

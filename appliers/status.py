@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from docker.errors import DockerException
 
 from specctl.appliers.engine import api
 from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
+from specctl.compiler.active import other_color
 from specctl.compiler.exposure import live_exposure
 from specctl.schemas.live import LiveContainer
 from specctl.schemas.spec import COLORS
+from specctl.schemas.status import (
+    BackupAge,
+    ColorStatus,
+    NginxStatus,
+    RollbackStatus,
+    ServiceStatus,
+    Status,
+)
 
 
 def uptime(status: str | None) -> str | None:
@@ -22,25 +30,21 @@ def uptime(status: str | None) -> str | None:
     return status[3:].split(" (", 1)[0]
 
 
-def _service(c: LiveContainer | None) -> dict[str, Any]:
+def _service(c: LiveContainer | None) -> ServiceStatus:
     if c is None:
-        return {"state": "absent", "health": None, "image": None, "uptime": None}
-    return {
-        "state": c.state,
-        "health": c.health,
-        "image": c.image,
-        "uptime": uptime(c.status),
-        "container": c.name,
-    }
+        return ServiceStatus(state="absent")
+    return ServiceStatus(
+        state=c.state, health=c.health, image=c.image, uptime=uptime(c.status), container=c.name
+    )
 
 
-def last_backup(project: Project, now: float) -> dict[str, Any] | None:
+def last_backup(project: Project, now: float) -> BackupAge | None:
     folder = project.path(project.spec.backups.dir)
     manifests = sorted(folder.glob("*/manifest.json")) if folder.is_dir() else []
     if not manifests:
         return None
     newest = max(manifests, key=lambda p: p.stat().st_mtime)
-    return {"id": newest.parent.name, "age_seconds": int(now - newest.stat().st_mtime)}
+    return BackupAge(id=newest.parent.name, age_seconds=int(now - newest.stat().st_mtime))
 
 
 def present_images() -> set[str]:
@@ -51,54 +55,55 @@ def present_images() -> set[str]:
     return {tag for row in rows for tag in row.get("RepoTags") or []}
 
 
-def collect_status(project: Project) -> dict[str, Any]:
+def collect_status(project: Project) -> Status:
     now = time.time()
     desired = {color: project.desired(color) for color in COLORS}
     live, active = observe_active(project)
-    colors: dict[str, Any] = {}
+    colors: dict[str, ColorStatus] = {}
     for color in COLORS:
         mine = {
             c.service: c for c in live.of_project(desired[color].color_project) if not c.leftover
         }
         services = {s.name: _service(mine.get(s.name)) for s in desired[color].services}
-        colors[color] = {
-            "services": services,
-            "running": all(v["state"] == "running" for v in services.values()),
-            "healthy": all(
-                v["state"] == "running" and v["health"] in (None, "healthy")
-                for v in services.values()
+        colors[color] = ColorStatus(
+            services=services,
+            running=all(v.state == "running" for v in services.values()),
+            healthy=all(
+                v.state == "running" and v.health in (None, "healthy") for v in services.values()
             ),
-        }
-    shared_live = {c.service: c for c in live.of_project(desired[COLORS[0]].shared_project)}
-    shared = {
-        s.name: _service(shared_live.get(s.name))
-        for s in (*desired[COLORS[0]].shared, desired[COLORS[0]].proxy)
+        )
+    any_color = desired[COLORS[0]]
+    shared_live = {
+        c.service: c for c in live.of_project(any_color.shared_project) if not c.leftover
     }
-    other = "green" if active.color == "blue" else "blue"
+    shared = {
+        s.name: _service(shared_live.get(s.name)) for s in (*any_color.shared, any_color.proxy)
+    }
+    other = other_color(active.color or COLORS[1])
     images = present_images()
     wanted = sorted({s.image for s in desired[other].services if s.image})
     missing = [image for image in wanted if image not in images]
-    backup = last_backup(project, now)
-    ready = colors[other]["running"] and colors[other]["healthy"] and not missing
-    proxy = (desired[COLORS[0]].shared_project, desired[COLORS[0]].proxy.name)
-    return {
-        "project": project.spec.project,
-        "active": active.model_dump(),
-        "colors": colors,
-        "shared": shared,
-        "nginx": {
-            "running": live.nginx.running,
-            "config_present": live.nginx.config_present,
-            "upstreams": live.nginx.upstreams,
-            "parse_error": live.nginx.parse_error,
-        },
-        "exposed": live_exposure(live.containers, proxy=proxy),
-        "rollback": {
-            "color": other if active.color else None,
-            "ready": bool(active.color) and ready,
-            "running": colors[other]["running"],
-            "healthy": colors[other]["healthy"],
-            "missing_images": missing,
-            "last_backup": backup,
-        },
-    }
+    ready = colors[other].running and colors[other].healthy and not missing
+    proxy = (any_color.shared_project, any_color.proxy.name)
+    return Status(
+        project=project.spec.project,
+        active=active,
+        colors=colors,
+        shared=shared,
+        nginx=NginxStatus(
+            running=live.nginx.running,
+            config_present=live.nginx.config_present,
+            upstreams=live.nginx.upstreams,
+            parse_error=live.nginx.parse_error,
+            pending_reload=live.nginx.pending_reload,
+        ),
+        exposed=live_exposure(live.containers, proxy=proxy),
+        rollback=RollbackStatus(
+            color=other if active.color else None,
+            ready=bool(active.color) and ready,
+            running=colors[other].running,
+            healthy=colors[other].healthy,
+            missing_images=missing,
+            last_backup=last_backup(project, now),
+        ),
+    )

@@ -127,7 +127,7 @@ def health(run: Run, step: Step) -> str:
             deploy=spec.deploy,
             progress=run.rec.line,
         )
-    wait_healthy(
+    healthy = wait_healthy(
         spec.project,
         desired.color_project,
         desired.services,
@@ -135,6 +135,7 @@ def health(run: Run, step: Step) -> str:
         progress=run.rec.line,
         bound=bound,
     )
+    compose.full_cpu_weight(healthy)
     return f"{len(desired.services)} services healthy"
 
 

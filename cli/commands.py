@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         """The active colour, each service's state and health, nginx, rollback readiness."""
         doc = collect_status(project())
         if fmt is StatusFormat.json:
-            sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            sys.stdout.write(json.dumps(doc.document(), indent=2, sort_keys=True) + "\n")
         else:
             sys.stdout.write(render_status(doc))
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from specctl.schemas.spec import COLORS
+from specctl.schemas.status import ServiceStatus, Status
 
 
-def _row(name: str, svc: dict[str, Any]) -> str:
-    up = f"up {svc['uptime']}" if svc["uptime"] else "-"
+def _row(name: str, svc: ServiceStatus) -> str:
+    up = f"up {svc.uptime}" if svc.uptime else "-"
     return (
-        f"    {name:<14} {svc['state']:<9} {svc['health'] or '-':<9} {up:<18} {svc['image'] or ''}"
+        f"    {name:<14} {svc.state or '-':<9} {svc.health or '-':<9} {up:<18} {svc.image or ''}"
     ).rstrip()
 
 
@@ -23,45 +22,36 @@ def _age(seconds: int | None) -> str:
     return f"{seconds}s"
 
 
-def render_status(doc: dict[str, Any]) -> str:
-    active = doc["active"]
-    lines = [f"{doc['project']}: active {active['color'] or 'none'} ({active['detail']})", ""]
+def render_status(doc: Status) -> str:
+    active = doc.active
+    lines = [f"{doc.project}: active {active.color or 'none'} ({active.detail})", ""]
     for color in COLORS:
-        mark = "*" if active["color"] == color else " "
+        mark = "*" if active.color == color else " "
         lines.append(f"{mark} {color}")
-        lines += [_row(name, svc) for name, svc in sorted(doc["colors"][color]["services"].items())]
+        lines += [_row(name, svc) for name, svc in sorted(doc.colors[color].services.items())]
     lines.append("  shared")
-    lines += [_row(name, svc) for name, svc in sorted(doc["shared"].items())]
-    nginx = doc["nginx"]
-    routes = ", ".join(f"{k} → {', '.join(v)}" for k, v in sorted(nginx["upstreams"].items()))
+    lines += [_row(name, svc) for name, svc in sorted(doc.shared.items())]
+    nginx = doc.nginx
+    routes = ", ".join(f"{k} → {', '.join(v)}" for k, v in sorted(nginx.upstreams.items()))
+    pending = (
+        " (the config on disk was never loaded; apply reloads it)" if nginx.pending_reload else ""
+    )
     lines += [
         "",
-        f"nginx: {'running' if nginx['running'] else 'not running'}; {routes or 'no config'}",
+        f"nginx: {'running' if nginx.running else 'not running'}; {routes or 'no config'}{pending}",
     ]
-    lines += [f"exposed beyond loopback: {line}" for line in doc.get("exposed", [])]
-    rb = doc["rollback"]
-    backup = rb["last_backup"]
-    age = f"{backup['id']}, {_age(backup['age_seconds'])} ago" if backup else "none"
-    if rb["color"]:
-        state = "ready" if rb["ready"] else "not ready"
-        why = (
-            []
-            if rb["ready"]
-            else [
-                w
-                for w, bad in (
-                    (f"{rb['color']} is not running", not rb["running"]),
-                    (f"{rb['color']} is not healthy", rb["running"] and not rb["healthy"]),
-                    (
-                        f"missing images: {', '.join(rb['missing_images'])}",
-                        bool(rb["missing_images"]),
-                    ),
-                )
-                if bad
-            ]
-        )
-        lines.append(
-            f"rollback to {rb['color']}: {state}{' (' + '; '.join(why) + ')' if why else ''}"
-        )
+    lines += [f"exposed beyond loopback: {line}" for line in doc.exposed]
+    rb = doc.rollback
+    backup = rb.last_backup
+    age = f"{backup.id}, {_age(backup.age_seconds)} ago" if backup else "none"
+    if rb.color:
+        problems = [
+            (f"{rb.color} is not running", not rb.running),
+            (f"{rb.color} is not healthy", rb.running and not rb.healthy),
+            (f"missing images: {', '.join(rb.missing_images)}", bool(rb.missing_images)),
+        ]
+        why = [] if rb.ready else [w for w, bad in problems if bad]
+        state = "ready" if rb.ready else "not ready"
+        lines.append(f"rollback to {rb.color}: {state}{' (' + '; '.join(why) + ')' if why else ''}")
     lines.append(f"last backup: {age}")
     return "\n".join(lines) + "\n"
