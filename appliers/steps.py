@@ -16,7 +16,7 @@ from specctl.appliers.health import wait_healthy
 from specctl.appliers.nginx import public_url
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
-from specctl.appliers.switch import switch_to
+from specctl.appliers.switch import stage_config, switch_staged, switch_to
 from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.errors import ApplyError, SpecctlError
 from specctl.schemas.plan import Step, StepName
@@ -217,21 +217,20 @@ def _serving(run: Run) -> None:
     run.serving_text = live.read_text(encoding="utf-8") if live.is_file() else None
 
 
+def stage(run: Run, step: Step) -> str:
+    """The config to switch to, validated inside the running nginx before anything changes: for
+    a rollback the exact config that last served the colour (when it is still there), else the
+    colour's generated config."""
+    text = nginx.config_for(run.project, run.desired) if run.plan.rollback else None
+    return stage_config(run.project, run.desired, text=text)
+
+
 def switch(run: Run, step: Step) -> str:
-    """Traffic to the target: its generated config, validated, reloaded and proven."""
+    """Traffic to the target: install the staged config, reload, prove."""
     _serving(run)
-    proven = switch_to(run.project, run.desired, progress=run.rec.line)
-    slowest = max(proven.values()) if proven else 0.0
+    proven = switch_staged(run.project, run.desired, progress=run.rec.line)
+    slowest = max(proven.values(), default=0.0)
     return f"traffic on {run.desired.color}, proven in {slowest:.2f}s"
-
-
-def switch_back(run: Run, step: Step) -> str:
-    """Traffic back to a colour that served before: the exact config that served it when it
-    is still there, else its generated config."""
-    _serving(run)
-    text = nginx.config_for(run.project, run.desired)
-    proven = switch_to(run.project, run.desired, progress=run.rec.line, text=text)
-    return f"traffic on {run.desired.color}, proven in {max(proven.values(), default=0):.2f}s"
 
 
 def unswitch(run: Run, step: Step) -> str:
@@ -270,8 +269,9 @@ ACTIONS: dict[StepName, Action] = {
     StepName.HEALTH: health,
     StepName.MIGRATE: migrate,
     StepName.VERIFY_DIRECT: verify_direct,
+    StepName.STAGE: stage,
     StepName.SWITCH: switch,
-    StepName.SWITCH_BACK: switch_back,
+    StepName.SWITCH_BACK: switch,
     StepName.VERIFY_PROXY: verify_proxy,
     StepName.RETIRE: retire,
 }

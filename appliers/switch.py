@@ -1,5 +1,6 @@
-"""Switch traffic: stage a colour's nginx config, `nginx -t` it inside the running proxy,
-install it atomically, reload, and prove it through the public port (side effects)."""
+"""Switch traffic in two moves: stage a colour's nginx config and `nginx -t` it inside the
+running proxy (before anything changes), then install it atomically, signal nginx to reload and
+prove it through the public port (side effects)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,41 @@ from specctl.schemas.desired import Desired
 from specctl.schemas.units import seconds
 
 
+def stage_config(project: Project, desired: Desired, *, text: str | None = None) -> str:
+    """Write the colour's config beside the live one and validate it inside the running nginx,
+    where the upstream host names resolve. `text` defaults to the colour's generated config."""
+    if text is None:
+        text = project.nginx_file(desired.color).read_text(encoding="utf-8")
+    nginx.stage(project, text)
+    proxy = proxy_id(desired)
+    if proxy is None:
+        return "nginx is not running: it starts with this config"
+    nginx.validate_staged(proxy)
+    return "accepted by `nginx -t` inside proxy.nginx"
+
+
+def switch_staged(
+    project: Project, desired: Desired, *, progress: Callable[[str], None], prove: bool = True
+) -> dict[str, float]:
+    """Install the staged config and reload nginx (SIGHUP through the API, no exec), or start
+    nginx with it; then prove that requests reach the colour."""
+    proxy = proxy_id(desired)
+    nginx.install_staged(project)
+    if proxy is not None:
+        nginx.reload(proxy)
+    else:
+        progress("starting proxy.nginx")
+        compose.up(
+            compose.client(project, desired, "shared"),
+            [desired.proxy.name],
+            what="start proxy.nginx",
+        )
+    nginx.mark_loaded(project)
+    if not prove:
+        return {}
+    return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))
+
+
 def switch_to(
     project: Project,
     desired: Desired,
@@ -20,30 +56,9 @@ def switch_to(
     text: str | None = None,
     prove: bool = True,
 ) -> dict[str, float]:
-    """Validate the colour's config inside the running nginx, install it, reload, prove it.
-    When nginx is not running yet, install the config and start it. `text` defaults to the
-    colour's generated config."""
-    if text is None:
-        text = project.nginx_file(desired.color).read_text(encoding="utf-8")
-    nginx.stage(project, text)
-    proxy = proxy_id(desired)
-    if proxy is not None:
-        nginx.validate_staged(proxy)
-        nginx.install_staged(project)
-        nginx.reload(proxy)
-        nginx.mark_loaded(project)
-    else:
-        nginx.install_staged(project)
-        progress("starting proxy.nginx")
-        compose.up(
-            compose.client(project, desired, "shared"),
-            [desired.proxy.name],
-            what="start proxy.nginx",
-        )
-        nginx.mark_loaded(project)
-    if not prove:
-        return {}
-    return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))
+    """Both moves at once (the undo of a switch)."""
+    stage_config(project, desired, text=text)
+    return switch_staged(project, desired, progress=progress, prove=prove)
 
 
 def proxy_id(desired: Desired) -> str | None:

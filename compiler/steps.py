@@ -98,9 +98,16 @@ def apply_steps(
         before = active.color if active.color != color else None
         steps.append(
             Step(
+                name=StepName.STAGE,
+                color=color,
+                detail=f"{color}'s nginx config, checked by `nginx -t` inside the running proxy",
+            )
+        )
+        steps.append(
+            Step(
                 name=StepName.SWITCH,
                 color=color,
-                detail=f"nginx → {color}, validated, reloaded and proven",
+                detail=f"nginx → {color}: install, reload, prove",
                 undo=f"switch back to {before}" if before else None,
             )
         )
@@ -175,9 +182,14 @@ def plan_rollback(desired: Desired, live: Live, *, active: Active, base: Plan) -
     steps += [
         Step(name=StepName.HEALTH, color=color, detail=f"{color} healthy"),
         Step(
+            name=StepName.STAGE,
+            color=color,
+            detail=f"the config that last served {color}, checked by `nginx -t` in the proxy",
+        ),
+        Step(
             name=StepName.SWITCH_BACK,
             color=color,
-            detail=f"nginx → {color}: the config that last served it, validated and proven",
+            detail=f"nginx → {color}: install, reload, prove",
             undo=f"restore the config that serves {active.color} now",
         ),
     ]

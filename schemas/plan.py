@@ -52,6 +52,7 @@ class StepName(StrEnum):
     HEALTH = "health"
     MIGRATE = "migrate"
     VERIFY_DIRECT = "verify-direct"
+    STAGE = "stage"
     SWITCH = "switch"
     SWITCH_BACK = "switch-back"
     VERIFY_PROXY = "verify-proxy"

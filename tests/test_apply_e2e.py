@@ -188,7 +188,7 @@ TRIGGERS = {
         "verify-direct",
         "HTTP 503",
     ),
-    "nginx-rejects-config": ({"NGINX_BASE": "nginx.bad.conf"}, "switch", "rejected by `nginx -t`"),
+    "nginx-rejects-config": ({"NGINX_BASE": "nginx.bad.conf"}, "stage", "rejected by `nginx -t`"),
     "switch-not-proven": ({"COLOR_HEADER": "X-Not-There"}, "switch", "switch not proven"),
 }
 

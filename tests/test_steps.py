@@ -73,6 +73,7 @@ def test_a_changed_spec_goes_to_the_colour_not_serving() -> None:
         "health",
         "migrate",
         "verify-direct",
+        "stage",
         "switch",
         "verify-proxy",
     ]
@@ -161,6 +162,6 @@ def test_rollback_starts_the_stopped_colour_then_switches(
     active = detect_active(desired, the_live)
     base = planned(the_spec, the_live, requested="green")
     plan = plan_rollback(desired, the_live, active=active, base=base)
-    assert names(plan) == ["start", "health", "switch-back"]
+    assert names(plan) == ["start", "health", "stage", "switch-back"]
     assert plan.rollback and plan.target == "green" and plan.active == "blue"
     assert render(plan, fmt) == text_snapshot
