@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -85,16 +86,22 @@ def remove_project(name: str) -> None:
     """Remove every container, network and volume of a specctl project (by its labels)."""
     import docker
 
+    from docker.errors import NotFound
+
     client = docker.from_env(timeout=60)
     label = {"label": f"specctl.project={name}"}
+    # Listed, then gone by the time it is removed (the engine's own clean-up): that is fine.
     for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True, v=True)
+        with contextlib.suppress(NotFound):
+            container.remove(force=True, v=True)
     for network in client.networks.list(filters={"name": f"{name}-"}):
         if network.name.startswith(f"{name}-") and network.name.endswith(("-edge", "_default")):
-            network.remove()
+            with contextlib.suppress(NotFound):
+                network.remove()
     for volume in client.volumes.list():
         if volume.name.startswith(f"{name}-") or volume.name.startswith(f"{name}_"):
-            volume.remove(force=True)
+            with contextlib.suppress(NotFound):
+                volume.remove(force=True)
 
 
 @dataclass

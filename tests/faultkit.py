@@ -124,3 +124,13 @@ def step_names(box: Sandbox, *args: str, **env: str) -> list[str]:
     result = cli(box, "plan", "--format", "json", *args, **env)
     assert result.code == 0, result.err
     return [step["name"] for step in json.loads(result.out)["steps"]]
+
+
+def containers(box: Sandbox) -> str:
+    """The project's containers as Docker lists them, for a failure message."""
+    client = docker.from_env()
+    rows = client.api.containers(all=True, filters={"label": f"specctl.project={box.name}"})
+    return "; ".join(
+        f"{r['Names'][0]} {r['State']} oneoff={r['Labels'].get('com.docker.compose.oneoff')}"
+        for r in rows
+    )

@@ -21,6 +21,7 @@ from tests.conftest import Sandbox, remove_project
 from tests.faultkit import (
     RECORD,
     cli,
+    containers,
     deployed,
     inventory,
     load,
@@ -81,7 +82,7 @@ def test_apply_killed_at_each_step_converges(kbox: Sandbox, step: StepName) -> N
     assert during in ("blue", "green")
     assert again.code == 0, again.out + again.err
     assert after_apply == target
-    assert settled.code == 0, settled.out + settled.err
+    assert settled.code == 0, f"{settled.out}{settled.err}\n{containers(box)}\n{again.out}"
     assert report.failed == 0, describe(report)
     assert record.lost == []
     record.passed = True
@@ -148,7 +149,7 @@ def test_killed_anywhere_the_first_rerun_converges(kbox: Sandbox) -> None:
         failed, total = failed + report.failed, total + report.total
         case = f"kill {i} at {at:.2f}s ({inside})"
         assert again.code == 0, f"{case}: {again.out}{again.err}"
-        assert settled.code == 0, f"{case}: {settled.out}{settled.err}"
+        assert settled.code == 0, f"{case}: {settled.out}{settled.err}\n{containers(box)}"
         assert report.failed == 0, f"{case}: {describe(report)}"
     inside_steps = sorted({k.split(": ", 1)[1] for k in kills})
     assert sum("finished" not in k for k in kills) >= KILLS, kills
