@@ -85,7 +85,6 @@ def docker_engine() -> None:
 def remove_project(name: str) -> None:
     """Remove every container, network and volume of a specctl project (by its labels)."""
     import docker
-
     from docker.errors import NotFound
 
     client = docker.from_env(timeout=60)
