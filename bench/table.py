@@ -123,9 +123,10 @@ def switch_latency(section: dict[str, Any]) -> str:
     ]
     text = "## 2. Switch latency\n\n" + section_note(section) + "\n" + table(head, body) + "\n"
     text += (
-        "The switch step starts when the step before it (verify-direct for apply, health for "
-        "rollback) reports; its line is time-stamped as it arrives. The whole step is `nginx -t` "
-        "in the proxy, the atomic install, the graceful reload and the proof.\n"
+        "The switch step starts when the step before it (`stage`: the new config written and "
+        "checked with `nginx -t` inside the proxy) reports; its line is time-stamped as it "
+        "arrives. The whole step is the atomic install, SIGHUP to nginx through the Docker API "
+        "and the proof (3 answers in a row from the new colour, each on a new connection).\n"
     )
     return text
 

@@ -109,8 +109,8 @@ def specctl_row(result: Run, measured: Measured, *, done: str, before: str, colo
         "ok": result.code == 0,
         "inprocess_s": number(result.first(re.escape(done) + r" \(([\d.]+)s\)")),
         "switch_latency_s": switch_latency(result, measured.report, before=before, color=color),
-        "proven_s": number(result.first(r"✓ switch .*proven in ([\d.]+)s")),
-        "switch_step_s": number(result.first(r"✓ switch .*\(([\d.]+)s\)$")),
+        "proven_s": number(result.first(r"✓ switch(?:-back)?\s.*proven in ([\d.]+)s")),
+        "switch_step_s": number(result.first(r"✓ switch(?:-back)?\s.*\(([\d.]+)s\)$")),
         "output": result.out,
     }
     if result.code != 0:
@@ -130,7 +130,7 @@ def specctl_rep(box: Box, keep_alive: bool) -> tuple[dict[str, Any], dict[str, A
         startup=True,
     )
     apply_row = specctl_row(
-        applied, measured, done="done: green is live", before="verify-direct", color="green"
+        applied, measured, done="done: green is live", before="stage", color="green"
     )
     if applied.code != 0:
         return apply_row, {}
@@ -138,7 +138,7 @@ def specctl_rep(box: Box, keep_alive: bool) -> tuple[dict[str, Any], dict[str, A
         PUBLIC, keep_alive, lambda: box.specctl("rollback", env=NEW), startup=True
     )
     return apply_row, specctl_row(
-        back, measured, done="done: rolled back to blue", before="health", color="blue"
+        back, measured, done="done: rolled back to blue", before="stage", color="blue"
     )
 
 
