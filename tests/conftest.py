@@ -16,7 +16,10 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO.parent / "shared" / "reference" / "cell-segmentation-hub"
+# A copy of the real Cell Segmentation Hub files the tests read, so `make test` passes in any
+# clone; test_reference_copy checks it against the original where that sits beside the repo.
+REFERENCE = REPO / "tests" / "data" / "cell-segmentation-hub"
+SHARED_REFERENCE = REPO.parent / "shared" / "reference" / "cell-segmentation-hub"
 SPECS = {"spec": REPO / "config" / "spec.yaml", "demo": REPO / "config" / "demo.yaml"}
 
 

@@ -15,15 +15,9 @@ from specctl.importers.bash_config import parse_bash_config
 from specctl.importers.legacy import ImportResult, color_template, import_legacy, looks_secret
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.spec import HostPort, Spec
+from tests.conftest import REFERENCE, SHARED_REFERENCE
 
-REAL = (
-    Path(__file__).resolve().parent.parent.parent
-    / "shared"
-    / "reference"
-    / "cell-segmentation-hub"
-    / "config"
-    / "deployment.config"
-)
+REAL = REFERENCE / "config" / "deployment.config"
 
 
 def parse(text: str) -> dict[str, str | list[str]]:
@@ -564,3 +558,12 @@ def test_root_is_the_legacy_project_seen_from_the_spec(
     config: str, output: str, expected: str
 ) -> None:
     assert root_for(Path(config), Path(output)) == expected
+
+
+@pytest.mark.skipif(
+    not SHARED_REFERENCE.is_dir(), reason="the shared reference is not beside this clone"
+)
+def test_reference_copy_is_the_original() -> None:
+    """tests/data holds a copy of the reference deployment.config; it must not drift."""
+    original = SHARED_REFERENCE / "config" / "deployment.config"
+    assert REAL.read_bytes() == original.read_bytes()
