@@ -1,25 +1,19 @@
-"""The Docker engine connection (side effects): one client, API calls counted, clear errors."""
+"""The Docker engine connection (side effects): one client, API calls counted, clear errors.
+
+The Docker SDK costs about 0.1 s to import and only commands that talk to the engine need it,
+so the first api() call imports it; modules on the way there name its errors through
+`engine.DockerException`, which does not import it either."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import docker
-from docker.errors import DockerException
-from docker.utils import kwargs_from_env
+from typing import TYPE_CHECKING, Any
 
 from specctl.schemas.errors import ObserveError
 
+if TYPE_CHECKING:
+    from docker.errors import DockerException as DockerException  # read via __getattr__ below
 
-class CountingAPIClient(docker.APIClient):
-    """Counts HTTP requests to the engine, so tests and benchmarks can show they stay constant."""
-
-    calls = 0
-
-    def request(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        return super().request(*args, **kwargs)
-
+    from specctl.appliers.counting import CountingAPIClient
 
 _client: CountingAPIClient | None = None
 
@@ -28,6 +22,11 @@ def api() -> CountingAPIClient:
     """The process-wide low-level client (DOCKER_HOST and friends are honoured)."""
     global _client
     if _client is None:
+        from docker.errors import DockerException
+        from docker.utils import kwargs_from_env
+
+        from specctl.appliers.counting import CountingAPIClient
+
         try:
             params = kwargs_from_env()
             _client = CountingAPIClient(version="auto", timeout=120, **params)
@@ -37,6 +36,16 @@ def api() -> CountingAPIClient:
                 hint="start it (bash testbed/engine.sh sets one up) and check `docker info`",
             ) from None
     return _client
+
+
+def __getattr__(name: str) -> Any:
+    """`engine.DockerException`, read when used: an `except engine.DockerException:` clause reads
+    it only once something was raised, and a Docker error means api() has imported the SDK."""
+    if name == "DockerException":
+        from docker.errors import DockerException
+
+        return DockerException
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _short(exc: Exception) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import crossplane
-from docker.errors import DockerException
 
+from specctl.appliers import engine
 from specctl.appliers.engine import api
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
@@ -61,7 +61,7 @@ def observe_containers(project_name: str) -> list[LiveContainer]:
     """All containers of the project's compose projects, in one API call."""
     try:
         rows = api().containers(all=True, filters={"label": f"specctl.project={project_name}"})
-    except DockerException as exc:
+    except engine.DockerException as exc:
         raise ObserveError(
             f"docker: cannot list containers ({str(exc).splitlines()[0][:200]})",
             hint="is the Docker engine running? `docker info` says",

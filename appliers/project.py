@@ -16,8 +16,6 @@ from specctl.schemas.desired import Desired
 from specctl.schemas.errors import Problem, SpecError
 from specctl.schemas.spec import COLORS, Spec
 
-DEFAULT_SPEC = Path("config/spec.yaml")
-
 
 @dataclass(frozen=True)
 class Project:

@@ -1,8 +1,8 @@
 """The benchmark runner: zero downtime, switch latency, warm rollback, overhead and scaling,
-specctl next to its baseline in the same run; writes bench/RESULTS.md and docs/PERFORMANCE.md
-(side effects: containers, files). Run from the repository root:
+specctl next to its baseline in the same run, and start-up; writes bench/RESULTS.md and
+docs/PERFORMANCE.md (side effects: containers, files). Run from the repository root:
 
-    .venv/bin/python bench/run.py [--quick] [--reps N] [--only zero-downtime|scaling]
+    .venv/bin/python bench/run.py [--quick] [--reps N] [--only zero-downtime|scaling|startup]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from common import REPO, machine, say, source, startup_seconds
 from scaling import bench_scaling
+from startup import bench_startup
 from table import render
 from zero_downtime import bench_zero_downtime
 
@@ -25,7 +26,8 @@ BENCH = REPO / "bench"
 RAW = BENCH / "results.json"  # every repetition's figures, so --only can merge into the table
 RESULTS = BENCH / "RESULTS.md"
 PERFORMANCE = REPO / "docs" / "PERFORMANCE.md"
-NAMES = ("zero-downtime", "scaling")
+NAMES = ("zero-downtime", "scaling", "startup")
+STARTUP_REPS = 7  # at least: start-up runs are short and noisy, and cheap to repeat
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -58,8 +60,8 @@ def header(doc: dict[str, Any]) -> str:
         f"- Run: {doc['date']}, took {doc['took']}; `{doc['command']}`; specctl "
         f"{doc['source']}\n"
         "- Rerun: `.venv/bin/python bench/run.py` from the repository root (`--quick` for a "
-        "smoke run of about 4 minutes, `--reps N`, `--only zero-downtime|scaling` to refresh "
-        "one part); see `bench/README.md`\n\n"
+        "smoke run of about 4 minutes, `--reps N`, `--only zero-downtime|scaling|startup` to "
+        "refresh one part); see `bench/README.md`\n\n"
     )
 
 
@@ -70,6 +72,18 @@ def measure(name: str, action: Callable[[], dict[str, Any]], base: dict[str, Any
     except Exception as exc:  # any failure: record it, clean up, go on with the next part
         say(f"{name} FAILED:\n{traceback.format_exc()}")
         return {**base, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def with_previous(
+    section: dict[str, Any], previous: dict[str, Any] | None, source: str
+) -> dict[str, Any]:
+    """Keep the last start-up figures measured on other code beside the new ones, so the table
+    shows what a change did; one level deep."""
+    if previous and previous.get("data") and previous.get("source") != source:
+        section["previous"] = {k: v for k, v in previous.items() if k != "previous"}
+    elif previous and previous.get("previous"):
+        section["previous"] = previous["previous"]
+    return {**section, "source": source}
 
 
 def write(doc: dict[str, Any]) -> str:
@@ -85,7 +99,8 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     signal.signal(signal.SIGTERM, _terminate)
     began = time.monotonic()
-    doc: dict[str, Any] = json.loads(RAW.read_text()) if args.only and RAW.is_file() else {}
+    last: dict[str, Any] = json.loads(RAW.read_text()) if RAW.is_file() else {}
+    doc = last if args.only else {}
     date = time.strftime("%Y-%m-%d %H:%M %Z")
     doc.update(
         machine=machine(),
@@ -97,6 +112,15 @@ def main(argv: list[str]) -> int:
     say(f"measuring start-up (`specctl --version`); {args.reps} repetition(s) per figure")
     startup = startup_seconds(max(3, args.reps))
     base = {"date": date, "reps": args.reps, "quick": args.quick, "startup_s": startup}
+    if args.only in (None, "startup"):
+        reps = max(STARTUP_REPS, args.reps)
+        say(f"start-up of the commands that need no Docker; {reps} repetition(s)")
+        doc["startup"] = with_previous(
+            measure("start-up", lambda: bench_startup(reps), {**base, "reps": reps}),
+            last.get("startup"),
+            doc["source"],
+        )
+        write(doc)
     if args.only in (None, "zero-downtime"):
         doc["zero_downtime"] = measure(
             "zero downtime", lambda: bench_zero_downtime(args.reps), base
@@ -117,7 +141,7 @@ def main(argv: list[str]) -> int:
         f"{PERFORMANCE.relative_to(REPO)} and {RAW.relative_to(REPO)}"
     )
     print(table)
-    failed = [k for k in ("zero_downtime", "scaling") if doc.get(k, {}).get("error")]
+    failed = [k for k in ("startup", "zero_downtime", "scaling") if doc.get(k, {}).get("error")]
     return 1 if failed else 0
 
 

@@ -263,6 +263,43 @@ def scaling(section: dict[str, Any]) -> str:
     return text
 
 
+# --- 6: start-up ----------------------------------------------------------------------------------
+
+
+def startup(section: dict[str, Any], machine: dict[str, str]) -> str:
+    rows = section["data"]["rows"]
+    previous = section.get("previous") or {}
+    before = {r["command"]: r["median_s"] for r in (previous.get("data") or {}).get("rows", [])}
+    head = ["command", "wall time (s)", "each run (s)"]
+    if before:
+        head.insert(1, f"before (s), {previous['source']}")
+    body = []
+    for row in rows:
+        cells = [
+            f"`{row['command']}`",
+            f"**{fmt(row['median_s'], 2)}**",
+            ", ".join(fmt(s, 2) for s in row["seconds"]),
+        ]
+        if before:
+            cells.insert(1, fmt(before.get(row["command"], math.nan), 2))
+        body.append(cells)
+    text = "## 6. Start-up of the commands that need no Docker\n\n"
+    text += f"_{section['date']}, {section['reps']} repetition(s) per figure; specctl "
+    text += f"{section['source']}._\n\n" + table(head, body) + "\n"
+    modules = section["data"].get("modules", {})
+    counts = ", ".join(f"`import {name}` {count}" for name, count in modules.items())
+    text += (
+        "Whole-process wall time of `python -m specctl …` started from Python with "
+        "`subprocess` in the repository root, median of the runs (taken round robin over the "
+        "commands, so a noisy moment hits every row alike), on a shared, noisy "
+        f"{machine.get('nproc', '?')}-core machine. "
+        "It includes the interpreter's own start-up, the first row. The `before` column is the "
+        "previous run of this table on other code, when there was one. Modules in "
+        f"`sys.modules` after a bare import: {counts}.\n"
+    )
+    return text
+
+
 def failed(title: str, section: dict[str, Any]) -> str:
     first = str(section["error"]).splitlines()[0]
     return f"## {title}\n\n_{section['date']}: the benchmark failed: {first}_\n"
@@ -284,4 +321,9 @@ def render(results: dict[str, Any]) -> str:
         parts.append(failed("5. Scaling", scale))
     elif scale:
         parts.append(scaling(scale))
+    start = results.get("startup")
+    if start and start.get("error"):
+        parts.append(failed("6. Start-up", start))
+    elif start:
+        parts.append(startup(start, results.get("machine", {})))
     return "\n".join(parts)

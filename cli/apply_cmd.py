@@ -10,10 +10,6 @@ from typing import Annotated
 
 import typer
 
-from specctl.appliers.apply import Options, apply
-from specctl.appliers.record import read_audit
-from specctl.appliers.rollback import rollback
-
 
 def _confirm(question: str) -> bool:
     if not sys.stdin.isatty():
@@ -49,6 +45,9 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Deploy the target colour, verify it, switch traffic, retire the old colour."""
+        from specctl.appliers.apply import Options, apply
+        from specctl.appliers.rollback import rollback
+
         if quick_rollback:
             raise typer.Exit(rollback(project(), out=sys.stdout))
         opts = Options(
@@ -65,6 +64,8 @@ def register(app: typer.Typer) -> None:
     @app.command("rollback")
     def rollback_cmd() -> None:
         """Switch traffic back to the previous colour (instantly when it is still running)."""
+        from specctl.appliers.rollback import rollback
+
         raise typer.Exit(rollback(project(), out=sys.stdout))
 
     @app.command()
@@ -73,6 +74,8 @@ def register(app: typer.Typer) -> None:
         last: Annotated[int, typer.Option("-n", help="How many, newest last.")] = 20,
     ) -> None:
         """Past applies and rollbacks, from the audit log."""
+        from specctl.appliers.record import read_audit
+
         records = read_audit(project())[-last:]
         if as_json:
             for record in records:

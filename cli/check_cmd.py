@@ -5,20 +5,15 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from specctl.appliers.checks.run import (
-    CheckResult,
-    post_target,
-    pre_target,
-    run_checks,
-    run_post_checks,
-    write_log,
-)
 from specctl.compiler.show.checks import failed, render
 from specctl.schemas.errors import SpecctlError
+
+if TYPE_CHECKING:
+    from specctl.appliers.checks.run import CheckResult
 
 
 class Format(StrEnum):
@@ -48,6 +43,8 @@ def register(app: typer.Typer) -> None:
 
         Default target: the colour not serving, as in `specctl plan`. Exit 1 when any check
         fails; warnings do not fail."""
+        from specctl.appliers.checks.run import pre_target, run_checks, write_log
+
         proj = project()
         desired = pre_target(proj, target)
         results = run_checks(proj, desired)
@@ -61,6 +58,8 @@ def register(app: typer.Typer) -> None:
         """Run the spec's probes directly, then through nginx.
 
         Default target: the colour serving. Exit 1 when any probe fails."""
+        from specctl.appliers.checks.run import post_target, run_post_checks
+
         proj = project()
         desired = post_target(proj, target)
         results = run_post_checks(proj, desired)  # run_probes writes the post-deployment log

@@ -1,35 +1,25 @@
-"""The `specctl` command: a thin layer over the compiler and the appliers."""
+"""The `specctl` entry point: arguments in, exit code and `error: …` lines out. Side effects:
+runs the command.
+
+Start-up is most of what a short command costs, so this module imports neither typer nor the
+appliers: `--version` is answered here, the typer app is built in specctl.commands, and each
+command imports the appliers it runs inside its function (typer needs only the signatures)."""
 
 from __future__ import annotations
 
-import functools
 import sys
 import traceback
 import unicodedata
 from pathlib import Path
-from typing import Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from specctl import __version__
-from specctl.appliers.project import (
-    DEFAULT_SPEC,
-    Project,
-    check_generated,
-    load_project,
-    schema_json,
-    write_generated,
-)
 from specctl.schemas.errors import SpecctlError, SpecError
 
-app = typer.Typer(
-    name="specctl",
-    help="Declarative blue/green deployments on one Docker host: compile, plan, apply, roll back.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+if TYPE_CHECKING:
+    from specctl.appliers.project import Project
+
+DEFAULT_SPEC = Path("config/spec.yaml")
 
 
 class State:
@@ -41,94 +31,21 @@ class State:
 state = State()
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"specctl {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _global(
-    spec: Annotated[
-        Path, typer.Option("-f", "--spec", help="The spec file.", show_default=True)
-    ] = DEFAULT_SPEC,
-    generated: Annotated[
-        Path | None,
-        typer.Option(help="Where compiled files go (default: generated/ beside config/)."),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-) -> None:
-    state.spec = spec
-    state.generated = generated
-    state.debug = debug
-
-
 def project() -> Project:
+    from specctl.appliers.project import load_project
+
     return load_project(state.spec, generated=state.generated)
-
-
-def compiled(proj: Project) -> dict[str, str]:
-    files = proj.compile()
-    files["spec.schema.json"] = schema_json()
-    return files
-
-
-@app.command()
-def validate() -> None:
-    """Check the spec (types and meaning); print every problem with FILE:LINE:COL."""
-    proj = project()
-    services = len(proj.spec.services)
-    typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")
-
-
-@app.command("compile")
-def compile_cmd(
-    check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 with a diff when generated/ is stale.")
-    ] = False,
-) -> None:
-    """Write the compose files, nginx configs and permission manifest under generated/."""
-    proj = project()
-    files = compiled(proj)
-    if check:
-        diff = check_generated(proj, files)
-        if diff:
-            sys.stdout.write(diff)
-            raise SpecctlError(
-                f"generated/{proj.spec.project}: not what {state.spec} compiles to",
-                hint=f"specctl -f {state.spec} compile, then commit generated/",
-            )
-        typer.echo(f"generated/{proj.spec.project}: up to date ({len(files)} files)")
-        return
-    changed = write_generated(proj, files)
-    for rel in changed:
-        typer.echo(f"wrote generated/{rel}")
-    typer.echo(f"{len(changed)} changed, {len(files) - len(changed)} unchanged")
-
-
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of the spec (for yaml-language-server and editors)."""
-    sys.stdout.write(schema_json())
-
-
-@functools.cache  # once per process: main() may be called many times (tests, embedding)
-def _register_more() -> None:
-    # Commands of later layers register themselves here to keep this module small.
-    from specctl import commands
-
-    commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:  # alone, without building the app; with other options typer answers
+        sys.stdout.write(f"specctl {__version__}\n")
+        return
     debug = "--debug" in args
     try:
-        _register_more()
+        from specctl.commands import app
+
         app(args=args, prog_name="specctl")
     except SpecError as exc:
         for problem in exc.problems:

@@ -1,4 +1,6 @@
-"""The plan and status commands; registered on the typer app by cli.main."""
+"""The typer app and its commands (side effects: whatever the command does); built when
+specctl.cli.main runs a command. Each command imports what it runs inside its function, so a
+command pays only for its own imports; the other command modules register themselves at the end."""
 
 from __future__ import annotations
 
@@ -6,15 +8,16 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from specctl import apply_cmd, check_cmd, import_cmd, safety_cmd
-from specctl.appliers.planning import make_plan, save_plan
-from specctl.appliers.status import collect_status
-from specctl.compiler.show.plan import render
-from specctl.compiler.show.status import render_status
+from specctl import __version__, apply_cmd, check_cmd, import_cmd, safety_cmd
+from specctl.cli import DEFAULT_SPEC, project, state
+from specctl.schemas.errors import SpecctlError
+
+if TYPE_CHECKING:
+    from specctl.appliers.project import Project
 
 
 class Format(StrEnum):
@@ -33,49 +36,138 @@ Target = Annotated[
     typer.Option("--target", "-t", help="blue or green (default: the colour not serving)."),
 ]
 
+app = typer.Typer(
+    name="specctl",
+    help="Declarative blue/green deployments on one Docker host: compile, plan, apply, roll back.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 
-def register(app: typer.Typer) -> None:
-    from specctl.cli import project
 
-    @app.command()
-    def plan(
-        target: Target = None,
-        fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
-        detailed_exitcode: Annotated[
-            bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
-        ] = False,
-        out: Annotated[
-            Path | None, typer.Option("-o", "--out", help="Save the plan for `apply FILE`.")
-        ] = None,
-        rollback: Annotated[
-            bool, typer.Option("--rollback", help="Show what `specctl rollback` would do.")
-        ] = False,
-    ) -> None:
-        """Show what apply would change: containers field by field, traffic, file fixes."""
-        if rollback and (target is not None or out is not None):
-            raise typer.BadParameter("--rollback takes neither --target nor -o")
-        planned = make_plan(project(), target, rollback=rollback)
-        sys.stdout.write(render(planned.plan, fmt.value, color=sys.stdout.isatty()))
-        if out is not None:
-            save_plan(planned.plan, out)
-            typer.echo(
-                f"Saved the plan to {out}; run `specctl apply {out}` to carry it out.", err=True
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"specctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    spec: Annotated[
+        Path, typer.Option("-f", "--spec", help="The spec file.", show_default=True)
+    ] = DEFAULT_SPEC,
+    generated: Annotated[
+        Path | None,
+        typer.Option(help="Where compiled files go (default: generated/ beside config/)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    state.spec = spec
+    state.generated = generated
+    state.debug = debug
+
+
+def compiled(proj: Project) -> dict[str, str]:
+    from specctl.appliers.project import schema_json
+
+    files = proj.compile()
+    files["spec.schema.json"] = schema_json()
+    return files
+
+
+@app.command()
+def validate() -> None:
+    """Check the spec (types and meaning); print every problem with FILE:LINE:COL."""
+    proj = project()
+    services = len(proj.spec.services)
+    typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")
+
+
+@app.command("compile")
+def compile_cmd(
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 with a diff when generated/ is stale.")
+    ] = False,
+) -> None:
+    """Write the compose files, nginx configs and permission manifest under generated/."""
+    from specctl.appliers.project import check_generated, write_generated
+
+    proj = project()
+    files = compiled(proj)
+    if check:
+        diff = check_generated(proj, files)
+        if diff:
+            sys.stdout.write(diff)
+            raise SpecctlError(
+                f"generated/{proj.spec.project}: not what {state.spec} compiles to",
+                hint=f"specctl -f {state.spec} compile, then commit generated/",
             )
-        if detailed_exitcode and not planned.plan.empty:
-            raise typer.Exit(2)
+        typer.echo(f"generated/{proj.spec.project}: up to date ({len(files)} files)")
+        return
+    changed = write_generated(proj, files)
+    for rel in changed:
+        typer.echo(f"wrote generated/{rel}")
+    typer.echo(f"{len(changed)} changed, {len(files) - len(changed)} unchanged")
 
-    @app.command()
-    def status(
-        fmt: Annotated[
-            StatusFormat, typer.Option("--format", help="Output format.")
-        ] = StatusFormat.text,
-    ) -> None:
-        """The active colour, each service's state and health, nginx, rollback readiness."""
-        doc = collect_status(project())
-        if fmt is StatusFormat.json:
-            sys.stdout.write(json.dumps(doc.document(), indent=2, sort_keys=True) + "\n")
-        else:
-            sys.stdout.write(render_status(doc))
 
-    for module in (apply_cmd, check_cmd, safety_cmd, import_cmd):
-        module.register(app)
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the spec (for yaml-language-server and editors)."""
+    from specctl.appliers.project import schema_json
+
+    sys.stdout.write(schema_json())
+
+
+@app.command()
+def plan(
+    target: Target = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Save the plan for `apply FILE`.")
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Show what `specctl rollback` would do.")
+    ] = False,
+) -> None:
+    """Show what apply would change: containers field by field, traffic, file fixes."""
+    from specctl.appliers.planning import make_plan, save_plan
+    from specctl.compiler.show.plan import render
+
+    if rollback and (target is not None or out is not None):
+        raise typer.BadParameter("--rollback takes neither --target nor -o")
+    planned = make_plan(project(), target, rollback=rollback)
+    sys.stdout.write(render(planned.plan, fmt.value, color=sys.stdout.isatty()))
+    if out is not None:
+        save_plan(planned.plan, out)
+        typer.echo(f"Saved the plan to {out}; run `specctl apply {out}` to carry it out.", err=True)
+    if detailed_exitcode and not planned.plan.empty:
+        raise typer.Exit(2)
+
+
+@app.command()
+def status(
+    fmt: Annotated[
+        StatusFormat, typer.Option("--format", help="Output format.")
+    ] = StatusFormat.text,
+) -> None:
+    """The active colour, each service's state and health, nginx, rollback readiness."""
+    from specctl.appliers.status import collect_status
+    from specctl.compiler.show.status import render_status
+
+    doc = collect_status(project())
+    if fmt is StatusFormat.json:
+        sys.stdout.write(json.dumps(doc.document(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(render_status(doc))
+
+
+for module in (apply_cmd, check_cmd, safety_cmd, import_cmd):
+    module.register(app)

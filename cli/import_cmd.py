@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from specctl.importers.legacy import import_legacy
 from specctl.schemas.errors import SpecctlError
 
 
@@ -41,6 +40,8 @@ def import_config(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,
 ) -> None:
     """Turn a legacy bash deployment.config into a commented spec; list what does not map."""
+    from specctl.importers.legacy import import_legacy
+
     if output is not None and output.exists() and not force:
         raise SpecctlError(f"{output}: already exists", hint="pass --force to overwrite it")
     result = import_legacy(

@@ -8,27 +8,18 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from specctl.appliers.backups.store import (
-    check_dump,
-    create_backup,
-    database_container,
-    list_backups,
-    prune,
-    restore_database,
-)
-from specctl.appliers.backups.verify import verify_backup
 from specctl.appliers.lock import project_lock
-from specctl.appliers.permissions import PathResult, fix_paths, managed_paths
-from specctl.appliers.project import Project
-from specctl.appliers.record import Recorder, audited
 from specctl.compiler.backup_manifest import human_age, human_size, list_rows, render_list
-from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
-from specctl.schemas.spec import COLORS
+
+if TYPE_CHECKING:
+    from specctl.appliers.permissions import PathResult
+    from specctl.appliers.project import Project
+    from specctl.schemas.desired import Desired
 
 
 class FixTarget(StrEnum):
@@ -50,6 +41,8 @@ Color = Annotated[
 
 def _desired(project: Project, target: str | None) -> Desired:
     """The colour only matters for a per-colour database; then default to the serving one."""
+    from specctl.schemas.spec import COLORS
+
     if target is not None:
         if target not in COLORS:
             raise SpecctlError(f"--target: must be blue or green (got {target!r})")
@@ -82,6 +75,9 @@ def _summary(results: list[PathResult], *, dry_run: bool) -> str:
 
 def _fix_permissions(project: Project, target: str, *, dry_run: bool) -> None:
     """Dry run and real run print the same action lines; the real run also logs them."""
+    from specctl.appliers.permissions import fix_paths, managed_paths
+    from specctl.appliers.record import Recorder
+
     paths = managed_paths(project, target)
     width = max((len(p.address) for p in paths), default=0)
     header = f"fix-permissions: {project.spec.project}, target {target}"
@@ -158,6 +154,8 @@ def register(app: typer.Typer) -> None:
     @backup.command("create")
     def create_cmd(target: Color = None) -> None:
         """Make the same backup apply makes, then prune by the retention rules."""
+        from specctl.appliers.backups.store import create_backup, prune
+
         proj = project()
         desired = _desired(proj, target)
         with project_lock(proj.lock_file, command="specctl backup create"):
@@ -173,6 +171,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Backups, oldest first: id, age, size, what is inside, why it was made."""
+        from specctl.appliers.backups.store import list_backups
+
         rows = list_rows(list_backups(project()), now=time.time())
         sys.stdout.write(render_list(rows, fmt=fmt.value))
 
@@ -181,6 +181,8 @@ def register(app: typer.Typer) -> None:
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
     ) -> None:
         """Remove backups older than backups.retention, then the oldest beyond backups.keep."""
+        from specctl.appliers.backups.store import list_backups, prune
+
         proj = project()
         spec = proj.spec.backups
         now = time.time()
@@ -205,6 +207,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Check every file against the manifest; restore the dump into a throwaway PostgreSQL."""
+        from specctl.appliers.backups.verify import verify_backup
+
         typer.echo(verify_backup(project(), backup_id))
 
     @backup.command("restore")
@@ -228,6 +232,14 @@ def register(app: typer.Typer) -> None:
 def _restore(
     project: Project, backup_id: str, desired: Desired, *, yes: bool, safety: bool
 ) -> None:
+    from specctl.appliers.backups.store import (
+        check_dump,
+        create_backup,
+        database_container,
+        restore_database,
+    )
+    from specctl.appliers.record import audited
+
     manifest = check_dump(project, backup_id)
     database = manifest["database"]
     age = human_age(time.time() - float(manifest.get("created") or 0))

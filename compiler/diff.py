@@ -6,8 +6,6 @@ import hashlib
 import json
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from specctl.compiler.active import default_target, other_color
 from specctl.compiler.exposure import planned_exposure
 from specctl.compiler.steps import apply_steps, is_current
@@ -288,6 +286,10 @@ def _view_changes(desired: dict[str, Any], current: LiveContainer) -> list[Field
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
     """deepdiff's tree view flattened to `key: before → after`; a list changes as a whole."""
+    if json.dumps(before, sort_keys=True) == json.dumps(after, sort_keys=True):
+        return []  # the usual case, an unchanged service: plain JSON on both sides, same types
+    from deepdiff import DeepDiff  # slow to import, so only when something did change
+
     tree = DeepDiff(before, after, view="tree", ignore_order=False)
     keys: dict[str, tuple[Any, Any]] = {}
     for report in tree.values():

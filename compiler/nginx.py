@@ -3,11 +3,12 @@ managed upstream blocks rewritten; plus reading upstream blocks back out of a co
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import jinja2
 from crossplane.errors import NgxParserBaseException
 from crossplane.lexer import _balance_braces, _lex_file_object
 
@@ -15,19 +16,27 @@ from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import CompileError
 from specctl.schemas.spec import Spec
 
+if TYPE_CHECKING:
+    import jinja2
+
 
 def _template_source(name: str) -> str:
     return resources.files("specctl.templates").joinpath(name).read_text(encoding="utf-8")
 
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FunctionLoader(_template_source),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,
-)
+@functools.cache  # built on the first render: plan and validate load this module, never render
+def _env() -> jinja2.Environment:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template_source),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
 
 MARK = "# managed by specctl:"
 
@@ -53,13 +62,17 @@ def render_nginx(spec: Spec, desired: Desired, *, header: str, base: str | None)
             "certificate": f"{target}/{spec.proxy.tls.certificate}",
             "key": f"{target}/{spec.proxy.tls.key}",
         }
-    return _ENV.get_template("nginx.conf.j2").render(
-        header=header.rstrip("\n"),
-        upstreams=desired.upstreams,
-        upstream_block=lambda u, indent: upstream_block(u, indent, desired.color),
-        locations=spec.proxy.locations,
-        tls=tls,
-        domain=spec.domain or "_",
+    return (
+        _env()
+        .get_template("nginx.conf.j2")
+        .render(
+            header=header.rstrip("\n"),
+            upstreams=desired.upstreams,
+            upstream_block=lambda u, indent: upstream_block(u, indent, desired.color),
+            locations=spec.proxy.locations,
+            tls=tls,
+            domain=spec.domain or "_",
+        )
     )
 
 
