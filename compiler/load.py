@@ -46,6 +46,12 @@ def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None)
         got = "the file is empty" if data is None else f"got {type(data).__name__} {_show(data)}"
         message = f"the spec must be a mapping of keys ({got})"
         raise SpecError([Problem(filename, 1, 1, "", message)])
+    unencodable = [
+        Problem(filename, *_locate(path, positions), dotted(path), message)
+        for path, message in not_utf8(data)
+    ]
+    if unencodable:
+        raise SpecError(_sorted(unencodable))
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
@@ -58,6 +64,32 @@ def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None)
     if meaning:
         raise SpecError(_sorted(meaning))
     return spec
+
+
+def not_utf8(data: Any, path: Path = ()) -> list[tuple[Path, str]]:
+    """Keys and strings Python can hold but UTF-8 cannot: a JSON-style escape such as
+    "\\ud83d\\ude00" gives two unpaired surrogates, not one emoji."""
+    found: list[tuple[Path, str]] = []
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = ascii(data[exc.start : exc.end])[1:-1]
+            found.append(
+                (
+                    path,
+                    f"not valid Unicode text: {bad} holds unpaired surrogates; write the "
+                    "character itself, or one escape for it such as \\U0001F600",
+                )
+            )
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            found += not_utf8(key, (*path, key)) if isinstance(key, str) else []
+            found += not_utf8(value, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found += not_utf8(item, (*path, index))
+    return found
 
 
 def parse_yaml(text: str, *, filename: str) -> tuple[Any, Positions]:

@@ -12,8 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+# No example database kept between runs: each run starts as a fresh clone does, and an example
+# that once failed becomes an explicit regression test instead.
+settings.register_profile("specctl", database=None)
+settings.load_profile("specctl")
 
 REPO = Path(__file__).resolve().parent.parent
 # A copy of the real Cell Segmentation Hub files the tests read, so `make test` passes in any

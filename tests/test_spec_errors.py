@@ -32,6 +32,11 @@ proxy:
 
 CASES = [
     (
+        "    port: 8080\n",
+        '    port: 8080\n    environment: {GREETING: "\\ud83d\\ude00"}\n',
+        "spec.yaml:9:19: services.web.environment.GREETING: not valid Unicode text: \\ud83d\\ude00 holds unpaired surrogates; write the character itself, or one escape for it such as \\U0001F600",
+    ),
+    (
         "proxy:",
         "checks:\n  pre: {skip: [dsik]}\nproxy:",
         "spec.yaml:11:16: checks.pre.skip[0]: unknown check 'dsik'; did you mean 'disk'?",
