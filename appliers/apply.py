@@ -15,7 +15,7 @@ from specctl.appliers.steps import ACTIONS, UNDOS
 from specctl.compiler.diff import held_back
 from specctl.compiler.show.plan import NO_CHANGES, render_text
 from specctl.schemas.errors import ApplyError, SpecctlError
-from specctl.schemas.plan import Action
+from specctl.schemas.plan import Action, StepName
 
 __all__ = ["Options", "apply"]
 
@@ -97,11 +97,11 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
 
 def _refuse_live_recreate(planned: Planned, opts: Options) -> None:
     plan = planned.plan
-    if plan.active != plan.target or opts.force:
+    deploy = plan.step(StepName.DEPLOY)
+    if plan.active != plan.target or opts.force or deploy is None:
         return
-    risky = [
-        c.address for c in plan.of_kind("service") if c.action in (Action.REPLACE, Action.DELETE)
-    ]
+    risky = [c.address for c in plan.of_kind("service") if c.action is Action.REPLACE]
+    risky += [f"{plan.target}.service.{name}" for name in deploy.remove]
     if risky:
         raise SpecctlError(
             f"{plan.target} serves traffic now; recreating {', '.join(risky)} in place would drop "
