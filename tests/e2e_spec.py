@@ -6,7 +6,9 @@ environment, so each new value is a recreate)."""
 from __future__ import annotations
 
 
-def spec_text(name: str, base_port: int, *, backups: bool = False, retire: str = "keep") -> str:
+def spec_text(
+    name: str, base_port: int, *, backups: bool = False, retire: str = "keep", drain: str = "1s"
+) -> str:
     """Ports: blue base_port+100.., green base_port+200.., nginx base_port+80."""
     backup = (
         "{enabled: true, dir: backups, paths: [data], keep: 50}" if backups else "{enabled: false}"
@@ -58,7 +60,7 @@ deploy:
   health_retries: 8
   health_interval: 1s
   switch_timeout: 5s
-  drain: 1s
+  drain: {drain}
   retire: {retire}
 backups: {backup}
 hooks:

@@ -41,7 +41,7 @@ SEED = int(os.environ.get("SPECCTL_FAULT_SEED", "20261201"))
 
 @pytest.fixture(scope="module")
 def kbox(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
-    yield deployed(tmp_path_factory.mktemp("kills"), KNAME, KBASE, retire="stop")
+    yield deployed(tmp_path_factory.mktemp("kills"), KNAME, KBASE, retire="stop", drain="0s")
     remove_project(KNAME)
     RECORD.write_if_asked()
 
@@ -140,9 +140,8 @@ def test_killed_anywhere_the_first_rerun_converges(kbox: Sandbox) -> None:
         release = f"r{i}"
         at = rng.uniform(0.3, duration)
         with load(box) as traffic:
-            time.sleep(0.3)
-            inside = kill_apply_after(box, at, RELEASE=release)
-            again = cli(box, "apply", "--yes", RELEASE=release)
+            inside = kill_apply_after(box, at, RELEASE=release)  # compiles for the release
+            again = box.cli("apply", "--yes", env={"RELEASE": release})
             settled = box.cli("plan", "--detailed-exitcode", env={"RELEASE": release})
             report = traffic.stop()
         kills.append(f"{at:.2f}s: {inside}")
