@@ -7,11 +7,19 @@ from __future__ import annotations
 
 
 def spec_text(
-    name: str, base_port: int, *, backups: bool = False, retire: str = "keep", drain: str = "1s"
+    name: str,
+    base_port: int,
+    *,
+    backups: bool = False,
+    retire: str = "keep",
+    drain: str = "1s",
+    keep: int = 50,
 ) -> str:
     """Ports: blue base_port+100.., green base_port+200.., nginx base_port+80."""
     backup = (
-        "{enabled: true, dir: backups, paths: [data], keep: 50}" if backups else "{enabled: false}"
+        f"{{enabled: true, dir: backups, paths: [data], keep: {keep}}}"
+        if backups
+        else "{enabled: false}"
     )
     return f"""\
 version: 1

@@ -18,12 +18,14 @@ RECORD = Record()  # one record for both suites: docs/RELIABILITY.md lists them 
 PUBLIC_OF: dict[str, int] = {}  # project name -> nginx's public port
 
 
-def deployed(root: Path, name: str, base: int, *, retire: str, drain: str = "1s") -> Sandbox:
+def deployed(
+    root: Path, name: str, base: int, *, retire: str, drain: str = "1s", keep: int = 50
+) -> Sandbox:
     remove_project(name)
     PUBLIC_OF[name] = base + 80
     spec_path = root / "config" / "spec.yaml"
     spec_path.parent.mkdir(parents=True)
-    spec_path.write_text(spec_text(name, base, backups=True, retire=retire, drain=drain))
+    spec_path.write_text(spec_text(name, base, backups=True, retire=retire, drain=drain, keep=keep))
     sandbox = Sandbox(root=root, spec_path=spec_path, name=name)
     for rel, text in files().items():
         sandbox.write(rel, text)

@@ -41,7 +41,9 @@ SEED = int(os.environ.get("SPECCTL_FAULT_SEED", "20261201"))
 
 @pytest.fixture(scope="module")
 def kbox(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
-    yield deployed(tmp_path_factory.mktemp("kills"), KNAME, KBASE, retire="stop", drain="0s")
+    # Every apply takes a backup; keep them all, so none counts as lost to retention.
+    root = tmp_path_factory.mktemp("kills")
+    yield deployed(root, KNAME, KBASE, retire="stop", drain="0s", keep=1000)
     remove_project(KNAME)
     RECORD.write_if_asked()
 
