@@ -38,6 +38,20 @@ def api() -> CountingAPIClient:
     return _client
 
 
+def running_container(compose_project: str, service: str) -> str | None:
+    """The id of the running container of one Compose service, or None (one API call)."""
+    rows = api().containers(
+        filters={
+            "label": [
+                f"com.docker.compose.project={compose_project}",
+                f"com.docker.compose.service={service}",
+            ],
+            "status": "running",
+        }
+    )
+    return str(rows[0]["Id"]) if rows else None
+
+
 def __getattr__(name: str) -> Any:
     """`engine.DockerException`, read when used: an `except engine.DockerException:` clause reads
     it only once something was raised, and a Docker error means api() has imported the SDK."""

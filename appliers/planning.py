@@ -10,8 +10,7 @@ from specctl.appliers.envfiles import env_prints
 from specctl.appliers.observe import observe
 from specctl.appliers.project import Project
 from specctl.compiler.active import detect_active, other_color
-from specctl.compiler.diff import live_fingerprint, plan_apply
-from specctl.compiler.steps import plan_rollback
+from specctl.compiler.diff import live_fingerprint, plan_apply, plan_rollback
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active, Live

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from specctl.appliers import compose, nginx
-from specctl.appliers.engine import api
+from specctl.appliers.engine import running_container
 from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired
 from specctl.schemas.units import seconds
@@ -62,13 +62,4 @@ def switch_to(
 
 
 def proxy_id(desired: Desired) -> str | None:
-    rows = api().containers(
-        filters={
-            "label": [
-                f"com.docker.compose.project={desired.shared_project}",
-                f"com.docker.compose.service={desired.proxy.name}",
-            ],
-            "status": "running",
-        }
-    )
-    return rows[0]["Id"] if rows else None
+    return running_container(desired.shared_project, desired.proxy.name)

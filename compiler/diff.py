@@ -9,10 +9,10 @@ from typing import Any
 from specctl.compiler.active import default_target, other_color
 from specctl.compiler.exposure import planned_exposure
 from specctl.compiler.steps import apply_steps, is_current
-from specctl.schemas.desired import Desired, DesiredPath, DesiredService
+from specctl.schemas.desired import Desired, DesiredPath, DesiredService, DesiredUpstream
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active, Live, LiveContainer, LivePath
-from specctl.schemas.plan import Action, Change, FieldChange, Kind, Plan
+from specctl.schemas.plan import Action, Change, FieldChange, Kind, Plan, Step, StepName
 from specctl.schemas.spec import Spec
 
 EnvPrints = dict[str, dict[str, str]]  # service -> env key -> fingerprint
@@ -127,22 +127,11 @@ def diff(
             warnings.append("replacing proxy.nginx interrupts traffic for a moment")
 
     for upstream in desired.upstreams:
-        servers = live.nginx.upstreams.get(upstream.name, [])
-        if servers == [upstream.server] and not live.nginx.pending_reload:
+        switch = switch_change(upstream, live)
+        if switch is None:
             unchanged += 1
-            continue
-        changes.append(
-            Change(
-                address=upstream.address,
-                action=Action.SWITCH,
-                kind="upstream",
-                before=", ".join(servers) or None,
-                after=upstream.server,
-                reason="switch traffic"
-                if servers != [upstream.server]
-                else "the config on disk was never loaded by nginx",
-            )
-        )
+        else:
+            changes.append(switch)
 
     live_paths = {p.address: p for p in live.paths}
     for path in desired.paths:
@@ -173,6 +162,29 @@ def diff(
             *planned_exposure(desired),
         ],
         steps=steps,
+    )
+
+
+def switch_change(upstream: DesiredUpstream, live: Live, *, back: bool = False) -> Change | None:
+    """The upstream's traffic moving to `upstream.server`; None when it is there already (a
+    rollback always switches)."""
+    servers = live.nginx.upstreams.get(upstream.name, [])
+    there = servers == [upstream.server]
+    if there and not live.nginx.pending_reload and not back:
+        return None
+    if back:
+        reason = "switch traffic back"
+    elif there:
+        reason = "the config on disk was never loaded by nginx"
+    else:
+        reason = "switch traffic"
+    return Change(
+        address=upstream.address,
+        action=Action.SWITCH,
+        kind="upstream",
+        before=", ".join(servers) or None,
+        after=upstream.server,
+        reason=reason,
     )
 
 
@@ -362,3 +374,70 @@ def diff_path(path: DesiredPath, current: LivePath | None) -> tuple[Change | Non
         address=path.address, action=Action.UPDATE, kind="path", fields=fields, reason="fix"
     )
     return change, notes
+
+
+def plan_rollback(desired: Desired, live: Live, *, active: Active, base: Plan) -> Plan:
+    """`specctl rollback`: traffic back to the other colour, started first when it is stopped.
+    `base` is the apply plan for that colour: it gives the plan's identity (hashes) and tells
+    whether the colour runs the spec."""
+    if active.color is None:
+        raise SpecctlError(f"nothing to roll back: {active.detail}")
+    color = desired.color
+    existing = [c for c in live.of_project(desired.color_project) if not c.leftover]
+    if not existing:
+        raise SpecctlError(f"cannot roll back to {color}: it was never deployed on this host")
+    down = sorted((c for c in existing if not c.running and c.service), key=lambda c: c.name or "")
+    stopped = sorted(str(c.service) for c in down)
+    changes = [
+        Change(
+            address=f"{color}.service.{c.service}",
+            action=Action.UPDATE,
+            kind="service",
+            fields=[FieldChange(key="state", before=c.state, after="running")],
+            reason="start",
+        )
+        for c in down
+    ]
+    changes += [c for u in desired.upstreams if (c := switch_change(u, live, back=True))]
+    steps: list[Step] = []
+    if stopped:
+        steps.append(
+            Step(
+                name=StepName.START,
+                color=color,
+                detail=f"start {', '.join(stopped)} as they were (no recreate)",
+                services=stopped,
+            )
+        )
+    steps += [
+        Step(name=StepName.HEALTH, color=color, detail=f"{color} healthy"),
+        Step(
+            name=StepName.STAGE,
+            color=color,
+            detail=f"the config that last served {color}, checked by `nginx -t` in the proxy",
+        ),
+        Step(
+            name=StepName.SWITCH_BACK,
+            color=color,
+            detail=f"nginx → {color}: install, reload, prove",
+            undo=f"restore the config that serves {active.color} now",
+        ),
+    ]
+    return base.model_copy(
+        update={
+            "target": color,
+            "changes": changes,
+            "unchanged": 0,
+            "steps": steps,
+            "rollback": True,
+            "warnings": []
+            if not any(
+                c.kind == "service" and c.action in (Action.CREATE, Action.REPLACE, Action.DELETE)
+                for c in base.changes
+            )
+            else [
+                f"{color} does not run what the spec says now: the next `specctl apply` "
+                f"deploys the spec again (change the spec first to stay on {color}'s release)"
+            ],
+        }
+    )

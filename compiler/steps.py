@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from specctl.compiler.active import other_color
 from specctl.schemas.desired import Desired
-from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active, Live
-from specctl.schemas.plan import Action, Change, FieldChange, Plan, Step, StepName
+from specctl.schemas.plan import Action, Change, Plan, Step, StepName
 from specctl.schemas.spec import Spec
 
 
@@ -133,81 +132,3 @@ def is_current(plan: Plan) -> bool:
     colour and held-back shared replacements remain."""
     step = plan.step(StepName.DEPLOY)
     return plan.step(StepName.SWITCH) is None and (step is None or step.services == [])
-
-
-def plan_rollback(desired: Desired, live: Live, *, active: Active, base: Plan) -> Plan:
-    """`specctl rollback`: traffic back to the other colour, started first when it is stopped.
-    `base` is the apply plan for that colour: it gives the plan's identity (hashes) and tells
-    whether the colour runs the spec."""
-    if active.color is None:
-        raise SpecctlError(f"nothing to roll back: {active.detail}")
-    color = desired.color
-    existing = [c for c in live.of_project(desired.color_project) if not c.leftover]
-    if not existing:
-        raise SpecctlError(f"cannot roll back to {color}: it was never deployed on this host")
-    down = sorted((c for c in existing if not c.running and c.service), key=lambda c: c.name or "")
-    stopped = sorted(str(c.service) for c in down)
-    changes = [
-        Change(
-            address=f"{color}.service.{c.service}",
-            action=Action.UPDATE,
-            kind="service",
-            fields=[FieldChange(key="state", before=c.state, after="running")],
-            reason="start",
-        )
-        for c in down
-    ]
-    for upstream in desired.upstreams:
-        servers = live.nginx.upstreams.get(upstream.name, [])
-        changes.append(
-            Change(
-                address=upstream.address,
-                action=Action.SWITCH,
-                kind="upstream",
-                before=", ".join(servers) or None,
-                after=upstream.server,
-                reason="switch traffic back",
-            )
-        )
-    steps: list[Step] = []
-    if stopped:
-        steps.append(
-            Step(
-                name=StepName.START,
-                color=color,
-                detail=f"start {', '.join(stopped)} as they were (no recreate)",
-                services=stopped,
-            )
-        )
-    steps += [
-        Step(name=StepName.HEALTH, color=color, detail=f"{color} healthy"),
-        Step(
-            name=StepName.STAGE,
-            color=color,
-            detail=f"the config that last served {color}, checked by `nginx -t` in the proxy",
-        ),
-        Step(
-            name=StepName.SWITCH_BACK,
-            color=color,
-            detail=f"nginx → {color}: install, reload, prove",
-            undo=f"restore the config that serves {active.color} now",
-        ),
-    ]
-    return base.model_copy(
-        update={
-            "target": color,
-            "changes": changes,
-            "unchanged": 0,
-            "steps": steps,
-            "rollback": True,
-            "warnings": []
-            if not any(
-                c.kind == "service" and c.action in (Action.CREATE, Action.REPLACE, Action.DELETE)
-                for c in base.changes
-            )
-            else [
-                f"{color} does not run what the spec says now: the next `specctl apply` "
-                f"deploys the spec again (change the spec first to stay on {color}'s release)"
-            ],
-        }
-    )

@@ -9,10 +9,9 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from specctl.compiler.active import detect_active
-from specctl.compiler.diff import plan_apply
+from specctl.compiler.diff import plan_apply, plan_rollback
 from specctl.compiler.expand import expand
 from specctl.compiler.show.plan import render
-from specctl.compiler.steps import plan_rollback
 from specctl.schemas.live import Live, LiveNginx
 from specctl.schemas.plan import Plan, StepName
 from specctl.schemas.spec import Spec

@@ -20,7 +20,7 @@ import docker
 from docker.errors import DockerException
 from docker.utils import kwargs_from_env
 
-from specctl.appliers.engine import api
+from specctl.appliers.engine import api, running_container
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.project import Project
@@ -89,21 +89,13 @@ def database_container(
     if db is None:
         return None
     svc = desired.service(db.service)
-    rows = api().containers(
-        filters={
-            "label": [
-                f"com.docker.compose.project={svc.project}",
-                f"com.docker.compose.service={svc.name}",
-            ],
-            "status": "running",
-        }
-    )
-    if not rows:
+    container = running_container(svc.project, svc.name)
+    if container is None:
         return None
     name = db.name.replace("{color}", svc.color or desired.color).replace(
         "{project}", project.spec.project
     )
-    return svc, rows[0]["Id"], name
+    return svc, container, name
 
 
 def _password(project: Project, svc: DesiredService) -> dict[str, str]:
