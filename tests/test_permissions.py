@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from specctl.appliers.check_base import Context
-from specctl.appliers.check_files import check_env_files
+from specctl.appliers.checks.base import Context
+from specctl.appliers.checks.files import check_env_files
 from specctl.appliers.observe import observe_path
 from specctl.appliers.permissions import fix_permissions, managed_paths
 from specctl.appliers.project import Project, load_project
