@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -129,3 +131,20 @@ def test_the_example_specs_publish_no_service_beyond_loopback() -> None:
             desired = project.desired(color)
             published = [s for s in (*desired.services, *desired.shared) if s.host_port]
             assert published and all(s.host_ip == "127.0.0.1" for s in published), name
+
+
+def test_a_literal_dollar_reaches_the_container_as_written() -> None:
+    """Compose interpolates `$X` and `${X}` itself: every `$` the spec means literally (written
+    `$$` in the spec) is doubled again in the compose file, the config label included."""
+    text = PORTS_SPEC.replace(
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n    environment: {MOTTO: 'pay $$5, not $${HOME}'}\n",
+        1,
+    )
+    desired = expand(load_spec(text, filename="spec.yaml"), "blue", spec_digest="0" * 64)
+    compose = render_color_compose(desired, root_ref="..", header="")
+    web = YAML(typ="safe", pure=True).load(compose)["services"]["web"]
+    assert web["environment"] == {"MOTTO": "pay $$5, not $${HOME}"}
+    label = web["labels"]["specctl.config"].replace("$$", "$")  # as Compose reads it
+    assert json.loads(label)["environment"] == {"MOTTO": "pay $5, not ${HOME}"}
+    assert all(len(run) % 2 == 0 for run in re.findall(r"\$+", compose))
