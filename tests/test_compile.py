@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,11 +41,37 @@ def test_generated_file(name: str, file: str, text_snapshot: SnapshotAssertion) 
     assert _compiled(name)[f"{project}/{file}"] == text_snapshot
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_compile_is_deterministic(name: str) -> None:
-    first, second = _compiled(name), _compiled(name)
+# Prints every generated file of both example specs, as the bytes compile writes.
+COMPILE_BOTH = """\
+import json, sys
+from pathlib import Path
+from specctl.appliers.project import load_project
+files = {name: load_project(Path(path)).compile() for name, path in json.loads(sys.argv[1]).items()}
+sys.stdout.write(json.dumps(files, ensure_ascii=False))
+"""
+
+
+def _compiled_in_a_process(hash_seed: str) -> bytes:
+    specs = json.dumps({name: str(path) for name, path in SPECS.items()})
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILE_BOTH, specs],
+        cwd=REPO,
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+def test_compile_is_deterministic_across_processes() -> None:
+    """Two interpreters with different hash seeds: iterating a set or a dict of them anywhere in
+    compile would order the output differently. One process alone cannot tell."""
+    first, second = _compiled_in_a_process("1"), _compiled_in_a_process("2")
     assert first == second
-    assert list(first) == sorted(first)
+    files = json.loads(first)
+    assert files == {name: _compiled(name) for name in sorted(SPECS)}
+    assert all(list(compiled) == sorted(compiled) for compiled in files.values())
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
