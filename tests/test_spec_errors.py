@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 
+import specctl
 from specctl.compiler.load import load_spec
 from specctl.schemas.errors import SpecError
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 GOOD = """\
 project: shop
@@ -235,13 +236,19 @@ def test_schema_is_valid_json_schema() -> None:
     assert "Service" in schema["$defs"]
 
 
-def test_version() -> None:
-    result = run_cli("--version")
-    assert result.code == 0 and result.out.startswith("specctl ")
+def test_the_version_is_the_one_pyproject_declares() -> None:
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert specctl.__version__ == declared
+    # Alone, --version answers before the app is built; with other options typer answers.
+    for argv in (["--version"], ["--debug", "--version"]):
+        result = run_cli(*argv)
+        assert (result.code, result.out, result.err) == (0, f"specctl {declared}\n", ""), argv
 
 
 def test_validate_both_configs() -> None:
-    for spec in ("config/spec.yaml", "config/demo.yaml"):
+    for spec, summary in (
+        ("config/spec.yaml", "valid (6 services, project spheroseg)"),
+        ("config/demo.yaml", "valid (5 services, project demo)"),
+    ):
         result = run_cli("-f", spec, "validate")
-        assert result.code == 0, result.err
-        assert textwrap.dedent(result.out).endswith("\n")
+        assert (result.code, result.out, result.err) == (0, f"{spec}: {summary}\n", "")
