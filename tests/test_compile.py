@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,11 +41,37 @@ def test_generated_file(name: str, file: str, text_snapshot: SnapshotAssertion) 
     assert _compiled(name)[f"{project}/{file}"] == text_snapshot
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_compile_is_deterministic(name: str) -> None:
-    first, second = _compiled(name), _compiled(name)
+# Prints every generated file of both example specs, as the bytes compile writes.
+COMPILE_BOTH = """\
+import json, sys
+from pathlib import Path
+from specctl.appliers.project import load_project
+files = {name: load_project(Path(path)).compile() for name, path in json.loads(sys.argv[1]).items()}
+sys.stdout.write(json.dumps(files, ensure_ascii=False))
+"""
+
+
+def _compiled_in_a_process(hash_seed: str) -> bytes:
+    specs = json.dumps({name: str(path) for name, path in SPECS.items()})
+    done = subprocess.run(
+        [sys.executable, "-c", COMPILE_BOTH, specs],
+        cwd=REPO,
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout
+
+
+def test_compile_is_deterministic_across_processes() -> None:
+    """Two interpreters with different hash seeds: iterating a set or a dict of them anywhere in
+    compile would order the output differently. One process alone cannot tell."""
+    first, second = _compiled_in_a_process("1"), _compiled_in_a_process("2")
     assert first == second
-    assert list(first) == sorted(first)
+    files = json.loads(first)
+    assert files == {name: _compiled(name) for name in sorted(SPECS)}
+    assert all(list(compiled) == sorted(compiled) for compiled in files.values())
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
@@ -129,3 +160,20 @@ def test_the_example_specs_publish_no_service_beyond_loopback() -> None:
             desired = project.desired(color)
             published = [s for s in (*desired.services, *desired.shared) if s.host_port]
             assert published and all(s.host_ip == "127.0.0.1" for s in published), name
+
+
+def test_a_literal_dollar_reaches_the_container_as_written() -> None:
+    """Compose interpolates `$X` and `${X}` itself: every `$` the spec means literally (written
+    `$$` in the spec) is doubled again in the compose file, the config label included."""
+    text = PORTS_SPEC.replace(
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n    environment: {MOTTO: 'pay $$5, not $${HOME}'}\n",
+        1,
+    )
+    desired = expand(load_spec(text, filename="spec.yaml"), "blue", spec_digest="0" * 64)
+    compose = render_color_compose(desired, root_ref="..", header="")
+    web = YAML(typ="safe", pure=True).load(compose)["services"]["web"]
+    assert web["environment"] == {"MOTTO": "pay $$5, not $${HOME}"}
+    label = web["labels"]["specctl.config"].replace("$$", "$")  # as Compose reads it
+    assert json.loads(label)["environment"] == {"MOTTO": "pay $5, not ${HOME}"}
+    assert all(len(run) % 2 == 0 for run in re.findall(r"\$+", compose))

@@ -4,6 +4,7 @@ three formats, as snapshots. Pure: no Docker needed."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -211,3 +212,55 @@ def test_captured_containers_published_on_every_address_are_listed_but_the_proxy
     ]
     loopback = [{**r, "Ports": [{**p, "IP": "127.0.0.1"} for p in r["Ports"]]} for r in ROWS]
     assert live_exposure([container_from_row(r) for r in loopback], proxy=("x", "y")) == []
+
+
+def test_a_changed_mount_is_a_recreate_that_shows_both_mount_lists() -> None:
+    text = SPEC_TEXT.replace(
+        "{path: weights, target: /app/weights, read_only: true}",
+        "{path: weights, target: /app/weights}",
+    )
+    plan = plan_for(spec(text), "blue", live())
+    (change,) = plan.changes
+    assert (change.address, change.action.value, change.reason) == (
+        "blue.service.ml",
+        "±",
+        "recreate",
+    )
+    mount = {"kind": "bind", "source": "weights", "target": "/app/weights"}
+    assert [(f.key, f.before, f.after) for f in change.fields] == [
+        ("mounts", [{**mount, "read_only": True}], [{**mount, "read_only": False}])
+    ]
+
+
+def test_an_upstream_on_both_colours_is_switched_to_the_target_alone() -> None:
+    """Both colours in one upstream (a hand edit, or a half switch): the target's server being
+    among them is not enough, the upstream must hold it alone."""
+    the_live = live()
+    upstreams = {**the_live.nginx.upstreams, "backend": ["blue-backend:8080", "green-backend:8080"]}
+    both = the_live.model_copy(
+        update={"nginx": the_live.nginx.model_copy(update={"upstreams": upstreams})}
+    )
+    for target in ("blue", "green"):
+        plan = plan_for(spec(), target, both)
+        switches = {c.address: (c.before, c.after) for c in plan.of_kind("upstream")}
+        assert switches["nginx.upstream.backend"] == (
+            "blue-backend:8080, green-backend:8080",
+            f"{target}-backend:8080",
+        )
+
+
+def _cells(row: str) -> list[str]:
+    """A Markdown table row split on the pipes that are not escaped."""
+    return re.split(r"(?<!\\)\|", row)[1:-1]
+
+
+def test_a_pipe_in_a_change_does_not_break_the_markdown_table() -> None:
+    text = SPEC_TEXT.replace(
+        "{command: [redis-cli, ping], interval: 1s",
+        '{command: "redis-cli ping || exit 1", interval: 1s',
+    )
+    plan = plan_for(spec(text), "blue", live())
+    assert [c.address for c in plan.changes] == ["blue.service.redis"]
+    rows = [line for line in render(plan, "markdown").splitlines() if line.startswith("|")]
+    assert len(rows) == 3 and all(len(_cells(row)) == 3 for row in rows), rows
+    assert "redis-cli ping \\|\\| exit 1" in rows[2]

@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from specctl.cli import main
 from specctl.compiler.compose import dump_yaml
 from specctl.compiler.load import MAX_DEPTH, MAX_LINES, MAX_NODES, parse_yaml
+from specctl.compiler.nginx import find_upstreams
 from tests.conftest import REPO, Result
 
 PROBLEM = re.compile(r"^[^:]+:\d+:\d+: ")
@@ -80,8 +82,46 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
     }
 
 
+# Every line break YAML knows: a position may count lines by any of them.
+BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+LOCATED = re.compile(r"^(.+?):(\d+):(\d+): ")
+GENERATED = {
+    f"{kind}.{color}.{ext}"
+    for color in ("blue", "green")
+    for kind, ext in (("compose", "yml"), ("nginx", "conf"))
+} | {"compose.shared.yml", "permissions.json"}
+
+
+def assert_located(problems: list[str], *, shown: str, spec: bytes) -> None:
+    """Each problem names the spec file as the user gave it, at a line and column that exist in
+    it (1-based), not merely something shaped like FILE:LINE:COL."""
+    lines = BREAKS.split(spec.decode("utf-8", "replace"))
+    widest = max(len(line.encode("utf-8", "surrogatepass")) for line in lines)
+    for problem in problems:
+        where = LOCATED.match(problem)
+        assert where is not None, problem
+        assert where.group(1) == shown, problem
+        line, column = int(where.group(2)), int(where.group(3))
+        assert 1 <= line <= len(lines) and 1 <= column <= widest + 1, (problem, len(lines), widest)
+
+
+def assert_compiled(root: Path) -> None:
+    """An accepted spec wrote one project's complete set of files, and they parse."""
+    (project,) = (p for p in (root / "generated").iterdir() if p.name != "spec.schema.json")
+    assert {p.name for p in project.iterdir()} == GENERATED
+    for name in GENERATED:
+        text = (project / name).read_text(encoding="utf-8")
+        if name.endswith(".yml"):
+            assert isinstance(YAML(typ="safe", pure=True).load(text)["services"], dict), name
+        elif name.endswith(".json"):
+            assert isinstance(json.loads(text)["paths"], list)
+        else:
+            find_upstreams(text, filename=name)
+
+
 def compile_and_check(capsys: pytest.CaptureFixture[str], spec: bytes) -> Result:
-    """Compile `spec` in a fresh project; an invalid spec must leave the project untouched."""
+    """Compile `spec` in a fresh project. An accepted spec writes every generated file; a
+    rejected one leaves the project untouched and locates each problem in the spec."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "config").mkdir()
@@ -91,11 +131,12 @@ def compile_and_check(capsys: pytest.CaptureFixture[str], spec: bytes) -> Result
         result = invoke(capsys, "-f", str(root / "config" / "spec.yaml"), "compile")
         problems = assert_clean(result)
         if result.code == 0:
-            assert (root / "generated").is_dir()
             assert "unchanged" in result.out
+            assert_compiled(root)
         else:
             assert snapshot(root) == before, "something was written for an invalid spec"
-            assert all("spec.yaml:" in line for line in problems), problems
+            shown = os.path.relpath(root / "config" / "spec.yaml")
+            assert_located(problems, shown=shown, spec=spec)
     return result
 
 
@@ -315,6 +356,20 @@ def test_the_checker_catches_a_traceback() -> None:
         assert_clean(
             Result(1, "", "spec.yaml: no position\nerror: the spec is invalid (1 problem)\n")
         )
+
+
+def test_the_locator_check_catches_a_made_up_position() -> None:
+    spec = b"project: x\nservices: {}\n"
+    assert_located(["spec.yaml:2:11: services: too few"], shown="spec.yaml", spec=spec)
+    for made_up in (
+        "spec.yaml:0:1: 0-based line",
+        "spec.yaml:2:0: 0-based column",
+        "spec.yaml:9:1: past the last line",
+        "spec.yaml:1:40: past the widest line",
+        "other.yaml:1:1: another file",
+    ):
+        with pytest.raises(AssertionError):
+            assert_located([made_up], shown="spec.yaml", spec=spec)
 
 
 # --- the corpus: one nasty input each, with the exact message -------------------------------------

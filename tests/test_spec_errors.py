@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 
+import specctl
 from specctl.compiler.load import load_spec
 from specctl.schemas.errors import SpecError
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 GOOD = """\
 project: shop
@@ -47,6 +48,11 @@ CASES = [
         "spec.yaml:11:32: paths.key.mode: a secret must be readable by its owner only (got 0644; use 0600 for a file, 0700 for a folder)",
     ),
     (
+        "proxy:",
+        "paths:\n  key: {path: k, kind: secret, mode: '0640'}\nproxy:",
+        "spec.yaml:11:32: paths.key.mode: a secret must be readable by its owner only (got 0640; use 0600 for a file, 0700 for a folder)",
+    ),
+    (
         "port: 8080",
         "port: 70000",
         "spec.yaml:8:5: services.web.port: must be between 1 and 65535 (got 70000)",
@@ -67,6 +73,11 @@ CASES = [
         "spec.yaml:9:5: services.web.host_port: host port 4001 of green.service.web collides with blue.service.web",
     ),
     (
+        "port_base: 5000",
+        "port_base: 65535",
+        "spec.yaml:9:5: services.web.host_port: host port 65536 of green.service.web is outside 1-65535",
+    ),
+    (
         "{host: 8080}",
         "{host: 5001}",
         "spec.yaml:12:12: proxy.ports[0].host: host port 5001 of proxy collides with green.service.web",
@@ -78,9 +89,20 @@ CASES = [
         "belong in env files (env_files), never in the spec",
     ),
     (
+        "    port: 8080\n",
+        "    port: 8080\n    environment: {db_password: abc}\n",
+        "spec.yaml:9:19: services.web.environment.db_password: db_password looks like a secret; "
+        "secrets belong in env files (env_files), never in the spec",
+    ),
+    (
         "proxy:",
         "paths:\n  up: {path: '../up'}\nproxy:",
         "spec.yaml:11:8: paths.up.path: '../up' escapes the project root; keep paths inside it",
+    ),
+    (
+        "proxy:",
+        "paths:\n  up: {path: '..'}\nproxy:",
+        "spec.yaml:11:8: paths.up.path: '..' escapes the project root; keep paths inside it",
     ),
     (
         "proxy:",
@@ -105,6 +127,12 @@ CASES = [
         "    port: 8080\n    healthcheck: {http: /h, interval: 30}\n",
         "spec.yaml:9:29: services.web.healthcheck.interval: must be a duration with a unit such as "
         "30s or 5m (got 30)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    healthcheck: {http: /h, timeout: '1m30'}\n",
+        "spec.yaml:9:29: services.web.healthcheck.timeout: must be a duration with a unit such as "
+        "30s or 5m (got '1m30')",
     ),
     (
         "  web:\n    image",
@@ -208,13 +236,19 @@ def test_schema_is_valid_json_schema() -> None:
     assert "Service" in schema["$defs"]
 
 
-def test_version() -> None:
-    result = run_cli("--version")
-    assert result.code == 0 and result.out.startswith("specctl ")
+def test_the_version_is_the_one_pyproject_declares() -> None:
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert specctl.__version__ == declared
+    # Alone, --version answers before the app is built; with other options typer answers.
+    for argv in (["--version"], ["--debug", "--version"]):
+        result = run_cli(*argv)
+        assert (result.code, result.out, result.err) == (0, f"specctl {declared}\n", ""), argv
 
 
 def test_validate_both_configs() -> None:
-    for spec in ("config/spec.yaml", "config/demo.yaml"):
+    for spec, summary in (
+        ("config/spec.yaml", "valid (6 services, project spheroseg)"),
+        ("config/demo.yaml", "valid (5 services, project demo)"),
+    ):
         result = run_cli("-f", spec, "validate")
-        assert result.code == 0, result.err
-        assert textwrap.dedent(result.out).endswith("\n")
+        assert (result.code, result.out, result.err) == (0, f"{spec}: {summary}\n", "")

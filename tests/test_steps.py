@@ -141,6 +141,22 @@ def test_a_config_never_loaded_is_switched_again() -> None:
     }
 
 
+def test_a_dangling_colour_is_repaired_in_place() -> None:
+    """nginx routes to blue but blue's backend stopped: apply restarts blue, it does not deploy
+    green and switch away from a colour that serves the rest of the traffic."""
+    rows = [
+        {**r, "State": "exited", "Status": "Exited (1) 1 minute ago"}
+        if r["Labels"].get("com.docker.compose.service") == "backend"
+        else r
+        for r in ROWS
+    ]
+    plan = planned(spec(), live(rows))
+    assert (plan.active_state, plan.active, plan.target) == ("dangling", "blue", "blue")
+    assert [(c.address, c.action.value, c.reason) for c in plan.changes] == [
+        ("blue.service.backend", "~", "start")
+    ]
+
+
 def test_a_first_deploy() -> None:
     empty = Live(project="demo", nginx=LiveNginx())
     plan = planned(spec(), empty)
