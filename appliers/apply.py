@@ -31,9 +31,12 @@ def apply(project: Project, opts: Options, *, out: Any) -> int:
 
 def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[str, Any]) -> int:
     start = time.monotonic()
-    planned = make_plan(project, opts.target, recreate_shared=opts.recreate_shared)
-    if opts.plan_file is not None:
-        check_saved_plan(load_saved_plan(opts.plan_file), project, planned)
+    saved = load_saved_plan(opts.plan_file) if opts.plan_file is not None else None
+    # A saved plan names its target: apply carries out that plan, as Terraform does.
+    target = opts.target or (str(saved["target"]) if saved and saved.get("target") else None)
+    planned = make_plan(project, target, recreate_shared=opts.recreate_shared)
+    if saved is not None:
+        check_saved_plan(saved, project, planned)
     plan = planned.plan
     rec.step(
         StepResult(

@@ -29,3 +29,9 @@ def api_error(what: str, exc: ApiException) -> ApplyError:
 
 def not_found(exc: ApiException) -> bool:
     return getattr(getattr(exc, "response", None), "status_code", None) == 404
+
+
+def being_removed(exc: ApiException) -> bool:
+    """409 "removal of container … is already in progress": the engine removes it anyway."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return status == 409 and "already in progress" in str(exc)

@@ -10,7 +10,7 @@ import httpx
 
 from specctl.appliers import compose, nginx
 from specctl.appliers.engine import api
-from specctl.appliers.errors import api_error, not_found
+from specctl.appliers.errors import api_error, being_removed, not_found
 from specctl.appliers.execute import Action, Run
 from specctl.appliers.health import wait_healthy
 from specctl.appliers.nginx import public_url
@@ -97,8 +97,27 @@ def remove_leftovers(names: list[str]) -> None:
         try:
             api().remove_container(name, force=True, v=False)
         except DockerException as exc:
-            if not not_found(exc):  # already gone is what we wanted
+            if not_found(exc):  # already gone is what we wanted
+                continue
+            if not being_removed(exc):
                 raise api_error(f"remove leftover container {name}", exc) from None
+            # A one-off container with auto-remove, exiting: the engine is removing it.
+            wait_gone(name, timeout=30)
+
+
+def wait_gone(name: str, *, timeout: float) -> None:
+    from docker.errors import DockerException
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            api().inspect_container(name)
+        except DockerException as exc:
+            if not_found(exc):
+                return
+            raise api_error(f"leftover container {name}", exc) from None
+        time.sleep(0.2)
+    raise ApplyError(f"leftover container {name}: still being removed after {timeout:.0f}s")
 
 
 def stop_target(run: Run, step: Step) -> str:

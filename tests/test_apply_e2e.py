@@ -1,5 +1,5 @@
 """End to end on the real engine and a real nginx: plan, apply, idempotency, zero failed requests
-under load, every rollback trigger, lock contention, and a killed apply that converges.
+under load, every rollback trigger and lock contention (kills at every step: test_kills.py).
 
 The tests share one deployed project and run in order: each leaves blue serving (or says why).
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -220,27 +219,6 @@ def test_a_held_lock_stops_a_second_apply(box: Sandbox) -> None:
     assert result.code == 1
     assert f"another specctl holds the lock (pid {os.getpid()}" in result.err
     assert "test holder" in result.err
-
-
-@pytest.mark.parametrize("step", ["switch", "verify-proxy"])
-def test_an_apply_killed_with_sigkill_converges_on_rerun(box: Sandbox, step: str) -> None:
-    with under_load() as load:
-        settle()
-        killed = run(box, "apply", "--target", "green", "--yes", SPECCTL_TEST_KILL_AT=step)
-        assert killed.code == -signal.SIGKILL
-        serving = active(box)
-        assert serving == ("blue" if step == "switch" else "green")
-        assert_healthy(box, serving)
-        again = run(box, "apply", "--target", "green", "--yes")
-        assert again.code == 0, again.out + again.err
-        assert "took over the lock" in again.out or "Nothing to do" in again.out
-        assert active(box) == "green"
-        back = run(box, "rollback")
-        assert back.code == 0, back.err
-        settle()
-        report = load.stop()
-    assert report.failed == 0, describe(report)
-    assert active(box) == "blue"
 
 
 def test_history_lists_applies_and_rollbacks(box: Sandbox) -> None:

@@ -173,7 +173,7 @@ def test_killed_anywhere_the_first_rerun_converges(kbox: Sandbox) -> None:
 def kill_apply_after(box: Sandbox, delay: float, **env: str) -> str:
     """Start `specctl apply --yes` in its own process group, SIGKILL the whole group after
     `delay` seconds; say in which step it was (from its own progress lines)."""
-    assert box.cli("compile", env=env).code == 0
+    compile_in_process(box, env)
     argv = [sys.executable, "-m", "specctl", "-f", str(box.spec_path), "apply", "--yes"]
     log = box.root / "killed-apply.log"
     with log.open("w") as out:
@@ -198,3 +198,20 @@ def kill_apply_after(box: Sandbox, delay: float, **env: str) -> str:
         if "✓ " in line
     ]
     return f"in the step after {done[-1]}" if done else "during start-up and planning"
+
+
+def compile_in_process(box: Sandbox, env: dict[str, str]) -> None:
+    """`specctl compile` for these knobs without another interpreter start (30 times over)."""
+    from specctl.appliers.project import load_project, schema_json, write_generated
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        project = load_project(box.spec_path)
+        write_generated(project, {**project.compile(), "spec.schema.json": schema_json()})
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
