@@ -580,11 +580,12 @@ def test_probe_directly(deployed: Sandbox, fields: dict[str, Any], ok: bool, tex
 
 @pytest.mark.docker
 def test_resources_over_the_memory_threshold(deployed: Sandbox) -> None:
-    """The hog fills /dev/shm (memory that cannot be reclaimed) up to ~97% of its 16M limit."""
+    """The hog fills /dev/shm (memory that cannot be reclaimed) up to ~97% of its 16M limit; with
+    the page cache on top it can reach the limit itself (shown as 100%)."""
     result = run_one(deployed, {"name": "p", "kind": "resources", "service": "hog"})
     assert not result.ok
     assert re.fullmatch(
-        r"blue\.service\.hog: memory \d+\.\dMiB/16\.0MiB \(9[5-9]%\) is above 95% of its limit",
+        r"blue\.service\.hog: memory \d+\.\dMiB/16\.0MiB \((9[5-9]|100)%\) is above 95% of its limit",
         result.detail,
     ), result.detail
 
