@@ -31,6 +31,15 @@ def _escape(value: str) -> str:
     return value.replace("$", "$$")
 
 
+def _escape_all(value: Any) -> Any:
+    """Strings, and strings in lists, escaped for Compose (commands, health-check tests)."""
+    if isinstance(value, str):
+        return _escape(value)
+    if isinstance(value, list):
+        return [_escape_all(v) for v in value]
+    return value
+
+
 def _mount(mount: DesiredMount, root_ref: str) -> dict[str, Any]:
     if mount.kind == "bind":
         out: dict[str, Any] = {
@@ -58,7 +67,7 @@ def compose_service(
         build["context"] = host_path(root_ref, build["context"])
         out["build"] = build
     if svc.command is not None:
-        out["command"] = svc.command
+        out["command"] = _escape_all(svc.command)
     if svc.environment:
         out["environment"] = {k: _escape(v) for k, v in sorted(svc.environment.items())}
     if svc.env_files:
@@ -70,7 +79,9 @@ def compose_service(
     if svc.mounts:
         out["volumes"] = [_mount(m, root_ref) for m in svc.mounts]
     if svc.healthcheck is not None:
-        out["healthcheck"] = svc.healthcheck
+        out["healthcheck"] = {
+            k: _escape_all(v) if k == "test" else v for k, v in svc.healthcheck.items()
+        }
     depends = {
         name: {"condition": _CONDITIONS[cond]}
         for name, cond in svc.depends_on.items()

@@ -162,6 +162,23 @@ def test_the_example_specs_publish_no_service_beyond_loopback() -> None:
             assert published and all(s.host_ip == "127.0.0.1" for s in published), name
 
 
+def test_a_dollar_in_a_command_or_health_check_reaches_the_container() -> None:
+    """`$$APP` in the spec is `$APP` for the container's shell: the compose file doubles it
+    again in `command` and in the health-check test, or Compose would fill it from the host."""
+    text = PORTS_SPEC.replace(
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n"
+        "    command: [sh, -c, 'echo $$APP']\n"
+        "    healthcheck: {command: 'test -n \"$$APP\"', interval: 1s}\n",
+        1,
+    )
+    desired = expand(load_spec(text, filename="spec.yaml"), "blue", spec_digest="0" * 64)
+    compose = render_color_compose(desired, root_ref="..", header="")
+    web = YAML(typ="safe", pure=True).load(compose)["services"]["web"]
+    assert web["command"] == ["sh", "-c", "echo $$APP"]
+    assert web["healthcheck"]["test"] == ["CMD-SHELL", 'test -n "$$APP"']
+
+
 def test_a_literal_dollar_reaches_the_container_as_written() -> None:
     """Compose interpolates `$X` and `${X}` itself: every `$` the spec means literally (written
     `$$` in the spec) is doubled again in the compose file, the config label included."""
