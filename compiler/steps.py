@@ -9,8 +9,11 @@ from specctl.schemas.plan import Action, Change, Plan, Step, StepName
 from specctl.schemas.spec import Spec
 
 
-def _names(changes: list[Change]) -> list[str]:
-    return sorted({c.address.rsplit(".", 1)[-1] for c in changes})
+def _names(changes: list[Change], desired: Desired) -> list[str]:
+    """The Compose service names of the changes: the proxy's address (`proxy.nginx`) does not end
+    in its service name; the other addresses were built as `<scope>.service.<name>`."""
+    known = {s.address: s.name for s in (*desired.services, *desired.shared, desired.proxy)}
+    return sorted({known.get(c.address) or c.address.rsplit(".", 1)[-1] for c in changes})
 
 
 def apply_steps(
@@ -60,16 +63,16 @@ def apply_steps(
         started = [c for c in mine if c.action is not Action.DELETE]
         verbs = {Action.CREATE: "create", Action.REPLACE: "recreate", Action.UPDATE: "start"}
         parts = [
-            f"{verb} {', '.join(_names([c for c in started if c.action is action]))}"
+            f"{verb} {', '.join(_names([c for c in started if c.action is action], desired))}"
             for action, verb in verbs.items()
             if any(c.action is action for c in started)
         ]
         if removed:
-            parts.append(f"remove {', '.join(_names(removed))}")
+            parts.append(f"remove {', '.join(_names(removed, desired))}")
         if leftovers:
             parts.append(f"clean up {len(leftovers)} leftover containers")
         if recreate:
-            parts.append(f"recreate {', '.join(_names(recreate))}")
+            parts.append(f"recreate {', '.join(_names(recreate, desired))}")
         serving = active.color == color
         steps.append(
             Step(
@@ -77,10 +80,10 @@ def apply_steps(
                 color=color,
                 detail=f"{color}: " + ("; ".join(parts) or "up to date"),
                 undo=None if serving else f"stop {color}",
-                services=_names(started),
-                remove=_names(removed),
+                services=_names(started, desired),
+                remove=_names(removed, desired),
                 leftovers=sorted(str(c.before["container"]) for c in leftovers if c.before),
-                recreate=_names(recreate),
+                recreate=_names(recreate, desired),
             )
         )
     if moving:
@@ -121,7 +124,7 @@ def apply_steps(
                 name=StepName.RETIRE,
                 color=other,
                 detail=f"stop {other} after {spec.deploy.drain} drain (containers and data kept)",
-                services=_names(retire),
+                services=_names(retire, desired),
             )
         )
     return steps

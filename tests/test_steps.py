@@ -180,3 +180,27 @@ def test_rollback_starts_the_stopped_colour_then_switches(
     assert names(plan) == ["start", "health", "stage", "switch-back"]
     assert plan.rollback and plan.target == "green" and plan.active == "blue"
     assert render(plan, fmt) == text_snapshot
+
+
+def test_recreate_shared_names_the_proxy_by_its_compose_service() -> None:
+    """`proxy.nginx` is the proxy's address; Compose knows the service by its own name."""
+    rows = [
+        {**r, "Image": "specctl-testbed/nginx:older"}
+        if r["Labels"]["com.docker.compose.service"] == "proxy"
+        else r
+        for r in ROWS
+    ]
+    the_spec = spec()
+    desired = {c: expand(the_spec, c, spec_digest="0" * 64) for c in ("blue", "green")}
+    the_live = live(rows)
+    plan = plan_apply(
+        the_spec,
+        desired,
+        the_live,
+        active=detect_active(desired["blue"], the_live),
+        env_prints={"blue": PRINTS, "green": PRINTS},
+        requested="blue",
+        recreate_shared=True,
+    )
+    deploy = plan.step(StepName.DEPLOY)
+    assert deploy is not None and deploy.recreate == [desired["blue"].proxy.name]
