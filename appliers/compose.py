@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker.errors import DockerException as DockerApiException
-from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
 from specctl.appliers.engine import api
 from specctl.appliers.envfiles import env_prints
@@ -18,6 +17,9 @@ from specctl.appliers.project import Project
 from specctl.compiler.compose import dump_yaml
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError
+
+if TYPE_CHECKING:  # python-on-whales takes 0.25 s to import: only commands that run Compose pay
+    from python_on_whales import DockerClient
 
 
 def runtime_dir(project: Project) -> Path:
@@ -74,7 +76,20 @@ def client(project: Project, desired: Desired, which: str) -> DockerClient:
         files.append(env_label_override(project, desired, which))
     name = desired.color_project if which != "shared" else desired.shared_project
     ensure_network(desired.network, project_name=project.spec.project)
+    from python_on_whales import DockerClient
+
     return DockerClient(compose_files=files, compose_project_name=name)
+
+
+@contextlib.contextmanager
+def compose_errors(what: str) -> Iterator[None]:
+    """A failed Compose command as a specctl error (argv, exit code, end of stderr)."""
+    from python_on_whales.exceptions import DockerException
+
+    try:
+        yield
+    except DockerException as exc:
+        raise compose_error(what, exc) from None
 
 
 def up(
@@ -82,7 +97,7 @@ def up(
 ) -> None:
     if services == []:
         return
-    try:
+    with compose_errors(what):
         docker.compose.up(
             services=services,
             detach=True,
@@ -92,39 +107,33 @@ def up(
             color=False,
             pull="never",
         )
-    except DockerException as exc:
-        raise compose_error(what, exc) from None
 
 
 def stop(docker: DockerClient, services: list[str] | None, *, what: str, timeout: int = 30) -> None:
-    try:
+    with compose_errors(what):
         docker.compose.stop(services=services, timeout=timeout)
-    except DockerException as exc:
-        raise compose_error(what, exc) from None
 
 
 def start(docker: DockerClient, services: list[str], *, what: str) -> None:
     """Start existing containers as they are (no recreate): a rollback returns to what ran."""
-    try:
+    with compose_errors(what):
         docker.compose.start(services=services)
-    except DockerException as exc:
-        raise compose_error(what, exc) from None
 
 
 def remove_services(docker: DockerClient, services: list[str], *, what: str) -> None:
     """Stop and remove containers of services no longer in the spec (volumes are kept)."""
     if not services:
         return
-    try:
+    with compose_errors(what):
         docker.compose.rm(services=services, stop=True, volumes=False)
-    except DockerException as exc:
-        raise compose_error(what, exc) from None
 
 
 def run_once(
     docker: DockerClient, service: str, command: list[str], *, name: str, timeout: float, what: str
 ) -> str:
     """`compose run --rm --no-deps` with a deadline; the container is killed when it passes."""
+    from python_on_whales.exceptions import DockerException
+
     result: dict[str, Any] = {}
 
     def target() -> None:

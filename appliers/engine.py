@@ -6,6 +6,7 @@ so the first api() call imports it; modules on the way there name its errors thr
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from specctl.schemas.errors import ObserveError
@@ -16,10 +17,18 @@ if TYPE_CHECKING:
     from specctl.appliers.counting import CountingAPIClient
 
 _client: CountingAPIClient | None = None
+_lock = threading.Lock()  # the pre-checks run in threads: one client all the same
 
 
 def api() -> CountingAPIClient:
     """The process-wide low-level client (DOCKER_HOST and friends are honoured)."""
+    if _client is None:
+        with _lock:
+            return _connect()
+    return _client
+
+
+def _connect() -> CountingAPIClient:
     global _client
     if _client is None:
         from docker.errors import DockerException

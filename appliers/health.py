@@ -9,6 +9,7 @@ from collections.abc import Callable
 import httpx
 from docker.errors import DockerException
 
+from specctl.appliers import web
 from specctl.appliers.engine import api
 from specctl.appliers.observe import observe_containers
 from specctl.compiler.probe_rules import direct_url
@@ -30,7 +31,7 @@ def health_deadline(deploy: Deploy, *, bound: str | None = None) -> float:
 
 def http_ok(url: str, *, timeout: float = 3.0) -> tuple[bool, str]:
     try:
-        response = httpx.get(url, timeout=timeout)
+        response = web.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         return False, f"{type(exc).__name__}: {exc}"[:200]
     return response.is_success, f"HTTP {response.status_code}"

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from specctl.appliers import compose, nginx
+from specctl.appliers import compose, nginx, web
 from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error, being_removed, not_found
 from specctl.appliers.execute import Action, Run
@@ -209,7 +209,7 @@ def verify(run: Run, *, through_proxy: bool) -> str:
         else:
             continue
         try:
-            response = httpx.get(url, timeout=5.0)
+            response = web.get(url, timeout=5.0)
         except httpx.HTTPError as exc:
             raise ApplyError(f"{upstream.address}: GET {url}: {type(exc).__name__}") from None
         if response.status_code >= 500:

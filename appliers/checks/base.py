@@ -4,6 +4,7 @@ listing, and small helpers (side effects: Docker API, subprocesses)."""
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,17 +61,20 @@ def run_argv(argv: list[str], *, timeout: float = 30.0) -> tuple[int, str]:
 @dataclass
 class Context:
     """One run of the checks: the project, the target colour, and Docker listings made at most
-    once each (this project's containers; every running container on the host)."""
+    once each (this project's containers; every running container on the host), also when
+    the checks run in threads."""
 
     project: Project
     desired: Desired
     _mine: list[LiveContainer] | None = None
     _host: list[dict[str, Any]] | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def containers(self) -> list[LiveContainer]:
-        if self._mine is None:
-            self._mine = observe_containers(self.project.spec.project)
-        return self._mine
+        with self._lock:
+            if self._mine is None:
+                self._mine = observe_containers(self.project.spec.project)
+            return self._mine
 
     def running(self, svc: DesiredService) -> LiveContainer | None:
         for c in self.containers():
@@ -80,6 +84,7 @@ class Context:
 
     def host_containers(self) -> list[dict[str, Any]]:
         """Every running container on the host, as the API lists it (one call)."""
-        if self._host is None:
-            self._host = list(api().containers())
-        return self._host
+        with self._lock:
+            if self._host is None:
+                self._host = list(api().containers())
+            return self._host

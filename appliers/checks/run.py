@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -58,21 +59,29 @@ CHECKS: dict[str, Check] = {
 SECRET_MIN_LENGTH = 6  # shorter env values are too likely to be ordinary words to mask
 
 
+CHECK_THREADS = 4  # the slow checks wait on Docker, Compose and PostgreSQL, not on the CPU
+
+
 def run_checks(project: Project, desired: Desired) -> list[CheckResult]:
-    """Every check, in order; one that raises is a failed check, not a crash."""
+    """Every check, at the same time, reported in order; one that raises is a failed check,
+    not a crash."""
     skip = set(project.spec.checks.pre.skip)
     ctx = Context(project=project, desired=desired)
-    out = []
-    for name, check in CHECKS.items():
+    for color in COLORS:  # computed once, before the threads
+        project.desired(color)
+
+    def one(name: str) -> CheckResult:
         if name in skip:
-            out.append(CheckResult(name, PASS, "skipped by checks.pre.skip"))
-            continue
+            return CheckResult(name, PASS, "skipped by checks.pre.skip")
         start = time.monotonic()
         try:
-            status, detail = check(ctx)
+            status, detail = CHECKS[name](ctx)
         except Exception as exc:  # a check that breaks is a failed check, not a crash
             status, detail = FAIL, describe_error(exc)
-        out.append(CheckResult(name, status, detail, time.monotonic() - start))
+        return CheckResult(name, status, detail, time.monotonic() - start)
+
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+        out = list(pool.map(one, CHECKS))
     return mask_secrets(project, desired, out)
 
 

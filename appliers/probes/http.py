@@ -13,6 +13,7 @@ import httpx
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
+from specctl.appliers import web
 from specctl.appliers.nginx import public_url
 from specctl.appliers.probes.target import Failed, Skipped, Target
 from specctl.compiler.probe_rules import (
@@ -35,13 +36,8 @@ PROBE_FILE_BYTES = 4096
 def _send(target: Target, probe: Probe, url: str, **body: Any) -> httpx.Response:
     method = request_method(probe)
     try:
-        return httpx.request(
-            method,
-            url,
-            headers=probe.headers,
-            timeout=seconds(probe.timeout),
-            trust_env=False,  # a proxy from the environment must not answer for the target
-            **body,
+        return web.request(
+            method, url, headers=probe.headers, timeout=seconds(probe.timeout), **body
         )
     except httpx.HTTPError as exc:
         raise target.error(f"{method} {url}", exc) from None
@@ -207,7 +203,7 @@ def routing_probe(target: Target, probe: Probe) -> str:
     for upstream in upstreams:
         url = proxy_url(base, upstream.probe)
         try:
-            response = httpx.get(url, timeout=seconds(probe.timeout), trust_env=False)
+            response = web.get(url, timeout=seconds(probe.timeout))
         except httpx.HTTPError as exc:
             problems.append(target.error(f"{upstream.address} GET {url}", exc).detail)
             continue
