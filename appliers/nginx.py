@@ -19,8 +19,8 @@ from specctl.appliers.observe import PREVIOUS, live_config_path, loaded_marker
 from specctl.appliers.project import Project
 from specctl.compiler.expand import NGINX_CONFIG_DIR
 from specctl.compiler.exposure import host_ip, url_host
-from specctl.compiler.nginx import find_upstreams
-from specctl.schemas.desired import Desired
+from specctl.compiler.nginx import Block, find_upstreams, managed_server
+from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import ApplyError, CompileError
 
 NEXT = "nginx.conf.next"
@@ -96,13 +96,18 @@ def config_for(project: Project, desired: Desired) -> str:
             blocks = find_upstreams(text, filename=str(previous))
         except CompileError:
             blocks = {}
-        wanted = {u.name: u.server for u in desired.upstreams}
-        if all(
-            [b.servers for b in blocks.get(name, [])] == [(server,)]
-            for name, server in wanted.items()
-        ):
+        if all(_routes(blocks, u) for u in desired.upstreams):
             return text
     return project.nginx_file(desired.color).read_text(encoding="utf-8")
+
+
+def _routes(blocks: dict[str, list[Block]], upstream: DesiredUpstream) -> bool:
+    """The config's one http block of this upstream sends its traffic to `upstream.server`."""
+    found = [b for b in blocks.get(upstream.name, []) if b.context == "http"]
+    try:
+        return len(found) == 1 and managed_server(found[0], upstream, "").address == upstream.server
+    except CompileError:
+        return False
 
 
 def reload(container_id: str) -> None:

@@ -188,7 +188,7 @@ def _collect_upstreams(
             out[args[0]] = [
                 d["args"][0] for d in directive.get("block", []) if d["directive"] == "server"
             ]
-        elif "block" in directive:
+        elif "block" in directive and name != "stream":  # a stream upstream may share a name
             _collect_upstreams(directive["block"], managed, out)
 
 

@@ -11,6 +11,7 @@ from specctl.appliers.observe import observe
 from specctl.appliers.project import Project
 from specctl.compiler.active import detect_active, other_color
 from specctl.compiler.diff import live_fingerprint, plan_apply, plan_rollback
+from specctl.compiler.nginx import colour_lines
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active, Live
@@ -65,7 +66,18 @@ def make_plan(
             requested=target,
             recreate_shared=recreate_shared,
         )
+    base = base_warnings(project)
+    if base:
+        plan = plan.model_copy(update={"warnings": [*plan.warnings, *base]})
     return Planned(plan=plan, desired=desired[plan.target], live=live, active=active)
+
+
+def base_warnings(project: Project) -> list[str]:
+    """Lines of proxy.base that name one colour outside the managed upstreams."""
+    base = project.inputs.base_nginx
+    if base is None:
+        return []
+    return colour_lines(base, project.spec, base_name=project.spec.proxy.base or "base")
 
 
 def save_plan(plan: Plan, path: Path) -> None:

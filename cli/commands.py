@@ -83,7 +83,12 @@ def compiled(proj: Project) -> dict[str, str]:
 @app.command()
 def validate() -> None:
     """Check the spec (types and meaning); print every problem with FILE:LINE:COL."""
+    from specctl.appliers.planning import base_warnings
+
     proj = project()
+    proj.compile()  # what only rendering finds (a base config specctl cannot retarget)
+    for warning in base_warnings(proj):
+        typer.echo(f"warning: {warning}", err=True)
     services = len(proj.spec.services)
     typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")
 

@@ -17,7 +17,7 @@ def upstream_colors(desired: Desired, live: Live) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for upstream in desired.upstreams:
         servers = live.nginx.upstreams.get(upstream.name, [])
-        colors = {server_color(s) for s in servers}
+        colors = {server_color(s) for s in servers} - {None}  # a base may add backup servers
         out[upstream.name] = colors.pop() if len(colors) == 1 else None
     return out
 

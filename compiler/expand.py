@@ -84,6 +84,18 @@ def _fill(text: str, spec: Spec, color: str | None) -> str:
     return text.replace("{color}", color) if color is not None else text
 
 
+def _fill_all(value: Any, spec: Spec, color: str | None) -> Any:
+    """_fill in every string of a value (lists, mappings and their keys): a colour's command,
+    image, build, health check and Compose pass-through name their colour."""
+    if isinstance(value, str):
+        return _fill(value, spec, color)
+    if isinstance(value, list):
+        return [_fill_all(v, spec, color) for v in value]
+    if isinstance(value, dict):
+        return {_fill_all(k, spec, color): _fill_all(v, spec, color) for k, v in value.items()}
+    return value
+
+
 def _host_port(spec: Spec, svc: Service, color: str | None) -> int | None:
     hp = svc.host_port
     if hp is None or isinstance(hp, int):
@@ -156,9 +168,11 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         "scope": svc.scope,
         "color": color,
         "project": project_names(spec)[color or "shared"],
-        "image": svc.image,
-        "build": svc.build.model_dump(exclude_defaults=True) if svc.build else None,
-        "command": svc.command,
+        "image": _fill_all(svc.image, spec, color),
+        "build": _fill_all(svc.build.model_dump(exclude_defaults=True), spec, color)
+        if svc.build
+        else None,
+        "command": _fill_all(svc.command, spec, color),
         "port": svc.port,
         "host_port": _host_port(spec, svc, color),
         "environment": {
@@ -167,12 +181,12 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         "env_files": [expand_path(f, color) if color else f for f in svc.env_files],
         "required_env": list(svc.required_env),
         "mounts": [_mount(spec, m, color) for m in svc.volumes],
-        "healthcheck": health,
+        "healthcheck": _fill_all(health, spec, color),
         "health_url_path": http_path,
         "depends_on": dict(sorted(svc.depends_on.items())),
         "resources": resources,
         "restart": svc.restart,
-        "compose": svc.compose,
+        "compose": _fill_all(svc.compose, spec, color),
         "aliases": [f"{color}-{name}"] if color else [name],
     }
     ip = host_ip(svc.bind)

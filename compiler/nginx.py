@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -77,70 +78,215 @@ def render_nginx(spec: Spec, desired: Desired, *, header: str, base: str | None)
 
 
 @dataclass(frozen=True)
+class Server:
+    """One `server ADDRESS [parameters];` line of an upstream block; `line` is the address's."""
+
+    address: str
+    line: int
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Block:
-    """An `upstream NAME { ... }` block found in a config: 1-based first and last line."""
+    """An `upstream NAME { ... }` block found in a config: 1-based first and last line, and
+    the context it sits in (`stream` inside `stream {}`, else `http`: a conf.d fragment's
+    top-level upstreams are http ones)."""
 
     name: str
     first: int
     last: int
     servers: tuple[str, ...]
+    context: str = "http"
+    entries: tuple[Server, ...] = ()
 
 
 def find_upstreams(text: str, *, filename: str) -> dict[str, list[Block]]:
     """Every upstream block of a config, by name (a list: duplicates are the caller's error)."""
     try:
-        tokens = list(_balance_braces(_lex_file_object(io.StringIO(text)), filename))
+        tokens = list(_balance_braces(_lex_file_object(io.StringIO(_no_bom(text))), filename))
     except NgxParserBaseException as exc:
         raise CompileError(f"{filename}:{exc.lineno}: {exc.strerror}") from None
     found: dict[str, list[Block]] = {}
-    i = 0
-    while i < len(tokens):
-        token, line, quoted = tokens[i]
-        if token == "upstream" and not quoted and i + 2 < len(tokens) and tokens[i + 2][0] == "{":
-            name = tokens[i + 1][0]
-            depth, j, servers, expect_server = 0, i + 2, [], False
-            while j < len(tokens):
-                tok, _, tok_quoted = tokens[j]
-                if tok == "{" and not tok_quoted:
-                    depth += 1
-                elif tok == "}" and not tok_quoted:
-                    depth -= 1
-                    if depth == 0:
-                        break
-                elif expect_server:
-                    servers.append(tok)
-                    expect_server = False
-                elif tok == "server" and depth == 1:
-                    expect_server = True
-                j += 1
-            found.setdefault(name, []).append(Block(name, line, tokens[j][1], tuple(servers)))
-            i = j
-        i += 1
+    stack: list[str] = []  # the directives of the enclosing blocks
+    statement: list[tuple[str, int]] = []
+    open_block: tuple[str, int, int, str] | None = None  # name, first line, depth, context
+    entries: list[Server] = []
+    for token, line, quoted in tokens:
+        if quoted:
+            statement.append((token, line))
+        elif token.startswith("#"):
+            continue  # a comment
+        elif token == "{":
+            directive = statement[0][0] if statement else ""
+            if directive == "upstream" and open_block is None and len(statement) >= 2:
+                context = "stream" if "stream" in stack else "http"
+                open_block = (statement[1][0], statement[0][1], len(stack) + 1, context)
+                entries = []
+            stack.append(directive)
+            statement = []
+        elif token == "}":
+            if open_block is not None and len(stack) == open_block[2]:
+                name, first, _, context = open_block
+                servers = tuple(e.address for e in entries)
+                block = Block(name, first, line, servers, context, tuple(entries))
+                found.setdefault(name, []).append(block)
+                open_block = None
+            if stack:
+                stack.pop()
+            statement = []
+        elif token == ";":
+            inside = open_block is not None and len(stack) == open_block[2]
+            if inside and len(statement) >= 2 and statement[0][0] == "server":
+                address, at = statement[1]
+                entries.append(Server(address, at, tuple(t for t, _ in statement[2:])))
+            statement = []
+        else:
+            statement.append((token, line))
     return found
 
 
+def _no_bom(text: str) -> str:
+    return text.removeprefix("\ufeff")
+
+
 def _with_base(base: str, desired: Desired, *, header: str, base_name: str) -> str:
-    blocks = find_upstreams(base, filename=base_name)
-    lines = base.split("\n")
-    replacements: list[tuple[Block, str]] = []
+    """The user's base config with one change per managed upstream: the address of the server
+    line that names a colour now names `desired.color`. Every other line (keepalive, zone,
+    least_conn, backup servers, includes, comments, CRLF line ends) stays as written; only a
+    leading byte-order mark is dropped, because nginx cannot read one."""
+    text = _no_bom(base)
+    blocks = find_upstreams(text, filename=base_name)
+    lines = text.split("\n")
     for upstream in desired.upstreams:
-        matches = blocks.get(upstream.name, [])
+        matches = [b for b in blocks.get(upstream.name, []) if b.context == "http"]
         if len(matches) != 1:
             how = "is missing from" if not matches else f"appears {len(matches)} times in"
             raise CompileError(
                 f"{base_name}: upstream {upstream.name!r} {how} the base config",
-                hint="the base must hold exactly one block per managed upstream; specctl "
-                "rewrites only those",
+                hint="the base must hold exactly one http block per managed upstream; specctl "
+                "changes only its server line",
             )
         block = matches[0]
-        first, last = lines[block.first - 1], lines[block.last - 1]
-        if not first.lstrip().startswith("upstream") or last.strip() != "}":
+        _check_keepalive(block, upstream, lines, base_name)
+        server = managed_server(block, upstream, base_name)
+        new = replace_address(lines[server.line - 1], server.address, upstream.server)
+        if new is None:
             raise CompileError(
-                f"{base_name}:{block.first}: upstream {upstream.name!r} must start and end on "
-                "lines of its own"
+                f"{base_name}:{server.line}: upstream {upstream.name!r}: cannot find "
+                f"`server {server.address}` on its line",
+                hint="write the server directive and its address on one line",
             )
-        indent = first[: len(first) - len(first.lstrip())]
-        replacements.append((block, upstream_block(upstream, indent, desired.color)))
-    for block, text in sorted(replacements, key=lambda r: r[0].first, reverse=True):
-        lines[block.first - 1 : block.last] = text.split("\n")
+        lines[server.line - 1] = new
     return header + "\n".join(lines)
+
+
+_HOST = re.compile(r"(blue|green)-(.+)")
+
+
+def managed_server(block: Block, upstream: DesiredUpstream, base_name: str) -> Server:
+    """The server line specctl retargets: the one naming a colour of the upstream's service
+    (`blue-backend:3001`, `green-backend`), else the only server that is not a backup."""
+    service = upstream.service
+
+    def names_service(address: str) -> bool:
+        match = _HOST.fullmatch(address)
+        return match is not None and match.group(2).split(":", 1)[0] == service
+
+    named = [e for e in block.entries if names_service(e.address)]
+    if len(named) > 1:
+        shown = " and ".join(e.address for e in named)
+        raise CompileError(
+            f"{base_name}:{named[1].line}: upstream {upstream.name!r} lists {shown}",
+            hint="specctl routes an upstream to one colour at a time: keep one server line "
+            f"for {service} (blue-{service} or green-{service})",
+        )
+    if named:
+        return named[0]
+    primary = [e for e in block.entries if not {"backup", "down"} & set(e.parameters)]
+    if len(primary) == 1:
+        return primary[0]
+    listed = ", ".join(e.address for e in block.entries) or "no server"
+    raise CompileError(
+        f"{base_name}:{block.first}: upstream {upstream.name!r}: no server line names a colour "
+        f"of service {service!r} ({listed})",
+        hint=f"write `server blue-{service}:PORT;` in the base; specctl changes it per colour",
+    )
+
+
+def replace_address(line: str, old: str, new: str) -> str | None:
+    """`line` with the address of its `server OLD` directive replaced by NEW, or None."""
+    code = _before_comment(line)
+    pattern = r"(?<![\w-])server\s+([\"']?)" + re.escape(old) + r"\1(?=[\s;]|$)"
+    match = re.search(pattern, code)
+    if match is None:
+        return None
+    at = match.start() + match.group(0).index(old, len("server"))
+    return line[:at] + new + line[at + len(old) :]
+
+
+def _before_comment(line: str) -> str:
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[:i]
+    return line
+
+
+def _check_keepalive(
+    block: Block, upstream: DesiredUpstream, lines: list[str], base_name: str
+) -> None:
+    """With a base, keepalive is the base's line; a spec value must say the same."""
+    if upstream.keepalive is None:
+        return
+    body = "\n".join(lines[block.first - 1 : block.last])
+    found = re.search(r"(?<![\w-])keepalive\s+(\d+)\s*;", _strip_comments(body))
+    if found is None or int(found.group(1)) != upstream.keepalive:
+        have = f"says keepalive {found.group(1)}" if found else "has no keepalive line"
+        raise CompileError(
+            f"{base_name}:{block.first}: upstream {upstream.name!r} {have}, the spec says "
+            f"keepalive {upstream.keepalive}",
+            hint="with a base config the base's upstream lines are kept as written: set "
+            "keepalive there and drop it from proxy.upstreams",
+        )
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(_before_comment(line) for line in text.split("\n"))
+
+
+def colour_lines(base: str, spec: Spec, *, base_name: str) -> list[str]:
+    """Lines of a base outside its managed upstream blocks that name one colour (a
+    `proxy_pass http://blue-backend…`, an `alias …/uploads/blue`): specctl keeps them as
+    written, so both colours get the same line. One warning per line."""
+    text = _no_bom(base)
+    try:
+        blocks = find_upstreams(text, filename=base_name)
+    except CompileError:
+        return []  # compile reports it
+    managed = [
+        (b.first, b.last)
+        for name in spec.proxy.upstreams
+        for b in blocks.get(name, [])
+        if b.context == "http"
+    ]
+    services = "|".join(re.escape(s) for s in sorted(spec.services, key=len, reverse=True))
+    named = re.compile(
+        rf"(?<![\w.-])(blue|green)-(?:{services})(?![\w-])|/(blue|green)(?=[/;\s\"']|$)"
+    )
+    out = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if any(first <= number <= last for first, last in managed):
+            continue
+        found = named.search(_before_comment(line))
+        if found:
+            color = found.group(1) or found.group(2)
+            out.append(
+                f"{base_name}:{number}: `{line.strip()}` names {color} outside the managed "
+                "upstreams; specctl keeps it as written for both colours"
+            )
+    return out

@@ -25,6 +25,7 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _escaping_paths,
         _secret_literals,
         _compose_passthrough,
+        _placeholders,
     )
     return [finding for check in checks for finding in check(spec)]
 
@@ -267,3 +268,48 @@ def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
     for key in spec.proxy.compose:
         if key in OWNED_COMPOSE_KEYS:
             yield ("proxy", "compose", key), f"{key!r} is set by specctl; use the proxy keys"
+
+
+PLACEHOLDERS = ("color", "project")
+# `{name}` not part of `${VAR}` (Compose and shell interpolation) or of `{{`/`}}`.
+_PLACEHOLDER = re.compile(r"(?<![${])\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+
+
+def _placeholders(spec: Spec) -> Iterator[Finding]:
+    """`{color}` and `{project}` are the only placeholders: a `{colour}` left as it is would
+    give both colours one folder, env file or data volume."""
+    strings: list[tuple[Where, object]] = []
+    for name, svc in spec.services.items():
+        doc = svc.model_dump(exclude_defaults=True, exclude={"volumes", "depends_on"})
+        strings.append((("services", name), doc))
+    for name, managed in spec.paths.items():
+        strings.append((("paths", name, "path"), managed.path))
+    for name, volume in spec.volumes.items():
+        if volume.name is not None:
+            strings.append((("volumes", name, "name"), volume.name))
+    if spec.backups.database is not None:
+        strings.append((("backups", "database"), spec.backups.database.model_dump()))
+    for where, value in strings:
+        for at, text in _strings(where, value):
+            for match in _PLACEHOLDER.finditer(text):
+                if match.group(1) not in PLACEHOLDERS:
+                    known = [f"{{{p}}}" for p in PLACEHOLDERS]
+                    yield (
+                        at,
+                        (
+                            f"unknown placeholder {match.group(0)} (the placeholders are "
+                            f"{' and '.join(known)}){_did_you_mean(match.group(0), known)}"
+                        ),
+                    )
+
+
+def _strings(where: Where, value: object) -> Iterator[tuple[Where, str]]:
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings((*where, str(key)), str(key))
+            yield from _strings((*where, str(key)), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings((*where, index), item)

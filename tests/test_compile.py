@@ -18,7 +18,7 @@ from specctl.appliers.project import load_project
 from specctl.compiler.compose import render_color_compose, render_shared_compose
 from specctl.compiler.expand import expand
 from specctl.compiler.load import load_spec
-from tests.conftest import REPO, SPECS, run_cli
+from tests.conftest import REPO, SHARED_REFERENCE, SPECS, run_cli
 
 FILES = [
     "compose.blue.yml",
@@ -95,15 +95,33 @@ def test_compile_check_shows_a_diff_when_stale(tmp_path: Path) -> None:
     assert "Traceback" not in result.err
 
 
-def test_base_config_keeps_everything_but_managed_upstreams() -> None:
+def test_the_real_base_config_differs_only_in_the_managed_server_lines() -> None:
+    """config/spec.yaml's base is the Cell Segmentation Hub's nginx.prod.conf, unmodified: each
+    colour's config is that file with the header on top and the three managed server lines
+    naming the colour."""
     base = (REPO / "config" / "nginx.prod.conf").read_text()
-    green = _compiled("spec")["spheroseg/nginx.green.conf"]
-    body = green.split("\n", 2)[2]  # drop the two header lines
-    kept = [line for line in base.splitlines() if "blue-" not in line]
-    assert all(line in body.splitlines() for line in kept)
-    assert "server green-backend:3001;" in body
-    assert "server 127.0.0.1:3030;" in body  # the unmanaged upstream is untouched
-    assert "blue-" not in body
+    for color in ("blue", "green"):
+        text = _compiled("spec")[f"spheroseg/nginx.{color}.conf"]
+        header, body = text.split("\n", 2)[:2], text.split("\n", 2)[2]
+        assert all(line.startswith("# ") for line in header)
+        changed = [
+            (a, b) for a, b in zip(base.split("\n"), body.split("\n"), strict=True) if a != b
+        ]
+        expected = {
+            "blue": [],
+            "green": [
+                ("        server blue-backend:3001;", "        server green-backend:3001;"),
+                ("        server blue-ml:8000;", "        server green-ml:8000;"),
+                ("        server blue-frontend:80;", "        server green-frontend:80;"),
+            ],
+        }
+        assert changed == expected[color]
+
+
+@pytest.mark.skipif(not SHARED_REFERENCE.is_dir(), reason="needs ../shared/reference")
+def test_the_model_base_is_the_reference_file_byte_for_byte() -> None:
+    reference = SHARED_REFERENCE / "docker" / "nginx" / "nginx.prod.conf"
+    assert (REPO / "config" / "nginx.prod.conf").read_bytes() == reference.read_bytes()
 
 
 def test_ml_service_keeps_the_gpu_pass_through() -> None:

@@ -174,6 +174,18 @@ CASES = [
         "proxy:\n  image: nginx\n  base: x.conf\n",
         "spec.yaml:16:3: proxy.locations: locations apply to the built-in template only, not to base",
     ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    env_files: ['.env.{colour}']\n",
+        "spec.yaml:9:17: services.web.env_files[0]: unknown placeholder {colour} (the placeholders "
+        "are {color} and {project}); did you mean '{color}'?",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    command: [serve, --db, 'app_{colr}']\n",
+        "spec.yaml:9:28: services.web.command[2]: unknown placeholder {colr} (the placeholders "
+        "are {color} and {project}); did you mean '{color}'?",
+    ),
 ]
 
 

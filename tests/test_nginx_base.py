@@ -1,0 +1,144 @@
+"""A user's own nginx config as proxy.base: specctl changes only the server address of each
+managed upstream and keeps every other byte (pure; compiler/nginx.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from specctl.compiler.nginx import find_upstreams, render_nginx
+from specctl.schemas.desired import DesiredUpstream
+from specctl.schemas.errors import CompileError
+
+
+class _Desired:
+    """What render_nginx reads of a Desired for a base config: the colour and the upstreams."""
+
+    def __init__(self, color: str, **services: str) -> None:
+        self.color = color
+        self.upstreams = [
+            DesiredUpstream(
+                name=name,
+                address=f"nginx.upstream.{name}",
+                service=service.split(":")[0],
+                server=f"{color}-{service}",
+                keepalive=None,
+                probe="/",
+            )
+            for name, service in services.items()
+        ]
+
+
+class _Spec:
+    class proxy:  # noqa: N801 - stands for spec.proxy
+        base = "nginx.conf"
+
+
+def render(base: str, color: str = "green", **services: str) -> str:
+    desired = _Desired(color, **(services or {"backend": "backend:3001"}))
+    return render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
+
+
+def test_every_line_of_a_rich_upstream_block_is_kept() -> None:
+    base = """\
+http {
+    upstream backend {
+        zone backend 64k;   # shared memory for the workers
+        least_conn;
+        server blue-backend:3001 max_fails=3 fail_timeout=30s;
+        server maintenance:8080 backup;
+        include /etc/nginx/upstream-extra.conf;
+        keepalive 32;
+        keepalive_timeout 60s;
+    } # end of backend
+}
+"""
+    assert render(base) == base.replace(
+        "server blue-backend:3001 max_fails", "server green-backend:3001 max_fails"
+    )
+
+
+def test_a_one_line_block_changes_only_the_managed_address() -> None:
+    base = "upstream backend { server old:1 backup; server blue-backend:3001 weight=2; }\n"
+    assert render(base) == (
+        "upstream backend { server old:1 backup; server green-backend:3001 weight=2; }\n"
+    )
+
+
+def test_crlf_line_ends_survive_and_a_bom_is_dropped() -> None:
+    base = "\ufeffhttp {\r\n    upstream backend {\r\n        server blue-backend:3001;\r\n    }\r\n}\r\n"
+    assert render(base) == (
+        "http {\r\n    upstream backend {\r\n        server green-backend:3001;\r\n    }\r\n}\r\n"
+    )
+
+
+def test_a_stream_upstream_of_the_same_name_is_left_alone() -> None:
+    base = """\
+stream {
+    upstream backend { server blue-backend:5432; }
+}
+http {
+    upstream backend { server blue-backend:3001; }
+}
+"""
+    out = render(base)
+    assert "upstream backend { server blue-backend:5432; }" in out
+    assert "upstream backend { server green-backend:3001; }" in out
+    blocks = find_upstreams(out, filename="nginx.conf")["backend"]
+    assert [(b.context, b.servers) for b in blocks] == [
+        ("stream", ("blue-backend:5432",)),
+        ("http", ("green-backend:3001",)),
+    ]
+
+
+def test_a_conf_d_fragment_without_http_works() -> None:
+    base = "# conf.d/app.conf\nupstream backend {\n    server blue-backend:3001;\n}\n"
+    assert render(base) == base.replace("blue-backend", "green-backend")
+
+
+def test_a_server_that_names_no_colour_is_taken_when_it_is_the_only_one() -> None:
+    base = "upstream backend {\n    server backend:3001;  # server blue-x:1 in a comment\n}\n"
+    assert render(base) == (
+        "upstream backend {\n    server green-backend:3001;  # server blue-x:1 in a comment\n}\n"
+    )
+
+
+def test_the_address_in_a_comment_is_not_the_one_changed() -> None:
+    base = "upstream backend {  # was server blue-backend:3001;\n    server blue-backend:3001;\n}\n"
+    assert render(base) == (
+        "upstream backend {  # was server blue-backend:3001;\n    server green-backend:3001;\n}\n"
+    )
+
+
+def test_going_back_to_blue_is_the_base_itself() -> None:
+    base = "upstream backend {\n    server blue-backend:3001;\n    keepalive 8;\n}\n"
+    assert render(render(base), "blue") == base
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("upstream other { server x:1; }\n", "'backend' is missing"),
+        (
+            "upstream backend { server blue-backend:1; }\nupstream backend { server blue-backend:1; }\n",
+            "appears 2 times",
+        ),
+        (
+            "upstream backend { server blue-backend:1; server green-backend:1; }\n",
+            "lists blue-backend:1 and green-backend:1",
+        ),
+        ("upstream backend { server a:1; server b:1; }\n", "no server line names a colour"),
+    ],
+)
+def test_a_base_specctl_cannot_retarget_is_a_located_error(base: str, message: str) -> None:
+    with pytest.raises(CompileError, match=message):
+        render(base)
+
+
+def test_a_spec_keepalive_must_agree_with_the_base() -> None:
+    base = "upstream backend {\n    server blue-backend:3001;\n    keepalive 16;\n}\n"
+    desired = _Desired("green", backend="backend:3001")
+    desired.upstreams = [u.model_copy(update={"keepalive": 32}) for u in desired.upstreams]
+    with pytest.raises(CompileError, match="says keepalive 16, the spec says keepalive 32"):
+        render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
+    desired.upstreams = [u.model_copy(update={"keepalive": 16}) for u in desired.upstreams]
+    assert "keepalive 16;" in render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
