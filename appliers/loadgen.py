@@ -9,6 +9,7 @@ Bounded: it stops after `seconds` or `max_requests`, whichever comes first, and 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import statistics
 import threading
 import time
@@ -103,11 +104,15 @@ class _Closed(Exception):
 
 
 async def _request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, keep_alive: bool
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    path: str,
+    keep_alive: bool,
+    host: str = "localhost",
 ) -> tuple[int, str]:
     connection = "keep-alive" if keep_alive else "close"
     writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: {connection}\r\n\r\n".encode()
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n\r\n".encode()
     )
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n") if keep_alive else await _read_head(reader)
@@ -148,8 +153,17 @@ class Load:
         seconds: float = 60.0,
         max_requests: int = 100_000,
         timeout: float = 5.0,
+        tls_host: str | None = None,
     ) -> None:
+        """`tls_host`: speak HTTPS, asking for this site name (SNI and Host); the
+        certificate is not verified (a test bed's certificates are self-signed)."""
         self.port, self.path, self.rate = port, path, rate
+        self.host = tls_host or "localhost"
+        self.tls: ssl.SSLContext | None = None
+        if tls_host is not None:
+            self.tls = ssl.create_default_context()
+            self.tls.check_hostname = False
+            self.tls.verify_mode = ssl.CERT_NONE
         self.keep_alive, self.connections = keep_alive, connections
         self.seconds, self.max_requests, self.timeout = seconds, max_requests, timeout
         self.report = Report()
@@ -209,28 +223,31 @@ class Load:
                 Sample(wall, time.monotonic() - began, False, 0, "", type(exc).__name__)
             )
 
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.tls is None:
+            return await asyncio.open_connection("127.0.0.1", self.port)
+        return await asyncio.open_connection(
+            "127.0.0.1", self.port, ssl=self.tls, server_hostname=self.host
+        )
+
     async def _attempt(self) -> tuple[int, str]:
         if not self.keep_alive:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            reader, writer = await self._connect()
             try:
-                return await _request(reader, writer, self.path, keep_alive=False)
+                return await _request(reader, writer, self.path, False, self.host)
             finally:
                 writer.close()
         assert self._idle is not None
         reused = not self._idle.empty()
-        reader, writer = (
-            self._idle.get_nowait()
-            if reused
-            else await asyncio.open_connection("127.0.0.1", self.port)
-        )
+        reader, writer = self._idle.get_nowait() if reused else await self._connect()
         try:
-            result = await _request(reader, writer, self.path, keep_alive=True)
+            result = await _request(reader, writer, self.path, True, self.host)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             writer.close()
             partial = getattr(exc, "partial", b"")
             if reused and not partial:  # idle connection closed by the server: retry once
-                reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-                result = await _request(reader, writer, self.path, keep_alive=True)
+                reader, writer = await self._connect()
+                result = await _request(reader, writer, self.path, True, self.host)
             else:
                 raise
         if self._idle.qsize() < self.connections:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import time
 from pathlib import Path
 
-import httpx
 from docker.errors import DockerException
 
-from specctl.appliers import pidfd, web
+from specctl.appliers import pidfd
 from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error
 from specctl.appliers.observe import PREVIOUS, live_config_path, loaded_marker
@@ -57,9 +55,26 @@ def stage(project: Project, text: str) -> Path:
     return path
 
 
+_workers: dict[str, frozenset[str] | None] = {}
+
+
+def workers_before(container_id: str) -> frozenset[str] | None:
+    """nginx's serving workers as listed when the config was staged (else now): the switch
+    proof waits until none of them accepts connections any more."""
+    from specctl.appliers.proof import serving_workers
+
+    if container_id in _workers:
+        return _workers.pop(container_id)
+    return serving_workers(container_id)
+
+
 def validate_staged(container_id: str) -> None:
-    """`nginx -t` of the staged config; also readies the reload signal (see pidfd)."""
+    """`nginx -t` of the staged config; also readies the reload signal (see pidfd) and notes
+    the workers that serve before it."""
+    from specctl.appliers.proof import serving_workers
+
     pidfd.prepare(container_id)
+    _workers[container_id] = serving_workers(container_id)
     code, output = exec_in(container_id, nginx_test_argv(f"{NGINX_CONFIG_DIR}/{NEXT}"))
     if code != 0:
         raise ApplyError(
@@ -123,52 +138,16 @@ def reload(container_id: str) -> None:
 
 
 def public_url(project: Project) -> str:
+    """Where users' requests enter, on this host: the proxy's HTTPS port (container port 443)
+    when it has one, else its HTTP port (80), else its first port."""
     ports = project.spec.proxy.ports
+    tls = next((p for p in ports if p.container == 443), None)
+    if tls is not None:
+        return f"https://{url_host(host_ip(tls.bind))}:{tls.host}"
     http = next((p for p in ports if p.container == 80), ports[0])
     return f"http://{url_host(host_ip(http.bind))}:{http.host}"
 
 
-STABLE = 3  # answers in a row from the new colour before a switch counts as proven
-
-
-def prove(project: Project, desired: Desired, *, timeout: float) -> dict[str, float]:
-    """Each upstream's probe path, requested through nginx on a new connection each time, must
-    answer from `desired.color` STABLE times in a row: right after a reload, an old worker may
-    still accept a connection or two. Returns, per upstream, the seconds until the first such
-    answer."""
-    header = project.spec.proxy.color_header
-    base = public_url(project)
-    start = time.monotonic()
-    first: dict[str, float] = {}
-    streak: dict[str, int] = {u.name: 0 for u in desired.upstreams}
-    last: dict[str, str] = {}
-    while True:
-        for upstream in desired.upstreams:
-            if streak[upstream.name] >= STABLE:
-                continue
-            try:
-                # A busy host answers slowly: wait for an answer up to what the deadline leaves.
-                left = max(0.5, timeout - (time.monotonic() - start))
-                response = web.get(base + upstream.probe, timeout=min(5.0, left))
-                color = response.headers.get(header, "")
-                last[upstream.name] = f"HTTP {response.status_code}, {header}: {color or '(none)'}"
-                ok = color == desired.color and response.status_code < 500
-            except httpx.HTTPError as exc:
-                last[upstream.name] = f"{type(exc).__name__}"
-                ok = False
-            streak[upstream.name] = streak[upstream.name] + 1 if ok else 0
-            if ok:
-                first.setdefault(upstream.name, time.monotonic() - start)
-        if all(n >= STABLE for n in streak.values()):
-            return first
-        if time.monotonic() - start > timeout:
-            missing = [u for u in desired.upstreams if streak[u.name] < STABLE]
-            details = "; ".join(f"{u.address} {u.probe}: {last.get(u.name)}" for u in missing)
-            raise ApplyError(
-                f"switch not proven within {timeout:.0f}s: requests through {base} did not reach "
-                f"{desired.color} ({details})",
-                hint=f"each upstream's probe path must be routed to it by nginx and answered "
-                f"with the colour in the {header} response header",
-            )
-        if not all(streak.values()):
-            time.sleep(0.02)
+def proxy_host(project: Project) -> str | None:
+    """The site name requests through the proxy ask for (Host, and SNI over TLS)."""
+    return project.spec.domain

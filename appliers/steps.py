@@ -13,12 +13,13 @@ from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error, being_removed, not_found
 from specctl.appliers.execute import Action, Run
 from specctl.appliers.health import wait_healthy
-from specctl.appliers.nginx import public_url
+from specctl.appliers.nginx import proxy_host, public_url
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
+from specctl.appliers.proof import NotProven
 from specctl.appliers.switch import stage_config, switch_staged, switch_to
 from specctl.compiler.probe_rules import direct_url
-from specctl.schemas.errors import ApplyError, SpecctlError
+from specctl.schemas.errors import ApplyError
 from specctl.schemas.plan import Step, StepName
 from specctl.schemas.units import seconds
 
@@ -209,7 +210,9 @@ def verify(run: Run, *, through_proxy: bool) -> str:
         else:
             continue
         try:
-            response = web.get(url, timeout=5.0)
+            response = web.get(
+                url, timeout=5.0, host=proxy_host(project) if through_proxy else None
+            )
         except httpx.HTTPError as exc:
             raise ApplyError(f"{upstream.address}: GET {url}: {type(exc).__name__}") from None
         if response.status_code >= 500:
@@ -222,7 +225,7 @@ def verify(run: Run, *, through_proxy: bool) -> str:
         checked += 1
     from specctl.appliers.probes.run import run_probes
 
-    results = run_probes(project, desired, through_proxy=through_proxy)
+    results = run_probes(project, desired, through_proxy=through_proxy, since=run.rec.started)
     bad = [r for r in results if not r.ok]
     if bad:
         first = bad[0]
@@ -258,10 +261,9 @@ def unswitch(run: Run, step: Step) -> str:
     if run.serving_text is None or previous is None:
         return "no config served before; nothing to switch back to"
     back = run.project.desired(previous)
-    switch_to(run.project, back, progress=run.rec.line, text=run.serving_text, prove=False)
     try:
-        nginx.prove(run.project, back, timeout=seconds(run.project.spec.deploy.switch_timeout))
-    except SpecctlError as exc:
+        switch_to(run.project, back, progress=run.rec.line, text=run.serving_text)
+    except NotProven as exc:
         first = exc.message.splitlines()[0]
         return f"restored {previous}'s nginx config; not proven: {first}"
     return f"traffic back on {previous} (proven)"

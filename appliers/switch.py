@@ -9,6 +9,7 @@ from collections.abc import Callable
 from specctl.appliers import compose, nginx
 from specctl.appliers.engine import running_container
 from specctl.appliers.project import Project
+from specctl.appliers.proof import Reload, prove_switch
 from specctl.schemas.desired import Desired
 from specctl.schemas.units import seconds
 
@@ -33,6 +34,7 @@ def switch_staged(
     nginx with it; then prove that requests reach the colour."""
     proxy = proxy_id(desired)
     nginx.install_staged(project)
+    reload = Reload(proxy, nginx.workers_before(proxy) if proxy is not None else None)
     if proxy is not None:
         nginx.reload(proxy)
     else:
@@ -45,7 +47,9 @@ def switch_staged(
     nginx.mark_loaded(project)
     if not prove:
         return {}
-    return nginx.prove(project, desired, timeout=seconds(project.spec.deploy.switch_timeout))
+    return prove_switch(
+        project, desired, timeout=seconds(project.spec.deploy.switch_timeout), reload=reload
+    )
 
 
 def switch_to(

@@ -15,27 +15,43 @@ from typing import Any
 
 import httpx
 
-_clients: dict[bool, httpx.Client] = {}
+from specctl import __version__
+from specctl.compiler.probe_rules import PROBE_AGENT
+
+_clients: dict[tuple[bool, bool], httpx.Client] = {}
 _lock = threading.Lock()
 
 
-def client(url: str) -> httpx.Client:
+def client(url: str, *, verify: bool = True) -> httpx.Client:
     tls = url.startswith("https://")
+    key = (tls, verify and tls)
     with _lock:
-        found = _clients.get(tls)
+        found = _clients.get(key)
         if found is None:
             found = httpx.Client(
-                verify=tls,
+                verify=key[1],
                 trust_env=False,
+                headers={"User-Agent": f"{PROBE_AGENT}/{__version__}"},
                 limits=httpx.Limits(max_keepalive_connections=0),
             )
-            _clients[tls] = found
+            _clients[key] = found
         return found
 
 
-def get(url: str, *, timeout: float, **options: Any) -> httpx.Response:
-    return client(url).get(url, timeout=timeout, **options)
+def request(
+    method: str, url: str, *, timeout: float, host: str | None = None, **options: Any
+) -> httpx.Response:
+    """`host`: the site name to ask for on a loopback address (Host header, and TLS SNI for
+    https); the certificate is then not verified: the TLS pre-check judges it, this request
+    judges the routing."""
+    if host is None:
+        return client(url).request(method, url, timeout=timeout, **options)
+    headers = {**(options.pop("headers", None) or {}), "Host": host}
+    extensions = {"sni_hostname": host} if url.startswith("https://") else {}
+    return client(url, verify=False).request(
+        method, url, timeout=timeout, headers=headers, extensions=extensions, **options
+    )
 
 
-def request(method: str, url: str, *, timeout: float, **options: Any) -> httpx.Response:
-    return client(url).request(method, url, timeout=timeout, **options)
+def get(url: str, *, timeout: float, host: str | None = None, **options: Any) -> httpx.Response:
+    return request("GET", url, timeout=timeout, host=host, **options)

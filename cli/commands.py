@@ -83,12 +83,16 @@ def compiled(proj: Project) -> dict[str, str]:
 @app.command()
 def validate() -> None:
     """Check the spec (types and meaning); print every problem with FILE:LINE:COL."""
-    from specctl.appliers.planning import base_warnings
+    from specctl.compiler.nginx import colour_lines, render_nginx
+    from specctl.schemas.spec import COLORS
 
     proj = project()
-    proj.compile()  # what only rendering finds (a base config specctl cannot retarget)
-    for warning in base_warnings(proj):
-        typer.echo(f"warning: {warning}", err=True)
+    base, spec = proj.inputs.base_nginx, proj.spec
+    if base is not None:  # what only rendering finds: a base specctl cannot retarget
+        for color in COLORS:
+            render_nginx(spec, proj.desired(color), header="", base=base)
+        for warning in colour_lines(base, spec, base_name=spec.proxy.base or "base"):
+            typer.echo(f"warning: {warning}", err=True)
     services = len(proj.spec.services)
     typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")
 

@@ -100,13 +100,17 @@ def compose_service(
             resources["reservations"] = {"memory": svc.resources["memory_reservation"]}
         out["deploy"] = {"resources": resources}
     out["restart"] = svc.restart
+    if svc.container_name is not None:
+        out["container_name"] = svc.container_name
     out["labels"] = labels(svc)
-    if on_edge:
-        edge = {"aliases": list(svc.aliases)}
+    if on_edge or svc.extra_aliases:
+        edge = {"aliases": [*svc.aliases, *(svc.extra_aliases or [])]}
         # A colour's own network first, so `redis` means this colour's redis, not the other's.
         out["networks"] = (
             {"default": {"priority": 100}, "edge": edge} if svc.color else {"edge": edge}
         )
+        for name in svc.networks or []:
+            out["networks"][name] = {}
     return _merge(out, svc.compose)
 
 
@@ -171,10 +175,13 @@ def render_shared_compose(desired: Desired, *, root_ref: str, header: str) -> st
         svc.name: compose_service(svc, root_ref=root_ref, local={s.name for s in members})
         for svc in members
     }
+    networks: dict[str, Any] = {"edge": {"name": desired.network, "external": True}}
+    for name in desired.proxy.networks or []:
+        networks[name] = {"name": name, "external": True}
     doc: dict[str, Any] = {
         "name": desired.shared_project,
         "services": services,
-        "networks": {"edge": {"name": desired.network, "external": True}},
+        "networks": networks,
     }
     volumes = _volumes(members)
     if volumes:

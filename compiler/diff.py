@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from specctl.compiler.active import default_target, other_color
+from specctl.compiler.active import default_target, other_color, server_color
 from specctl.compiler.exposure import planned_exposure
 from specctl.compiler.steps import apply_steps, is_current
 from specctl.schemas.desired import Desired, DesiredPath, DesiredService, DesiredUpstream
@@ -161,15 +161,31 @@ def diff(
             *warnings,
             *planned_exposure(desired),
         ],
+        notes=per_color_notes(spec, desired.color),
         steps=steps,
     )
+
+
+def per_color_notes(spec: Spec, color: str) -> list[str]:
+    """Where the spec makes the target colour differ from the other one."""
+    other = other_color(color)
+    out = []
+    for name, svc in sorted(spec.services.items()):
+        overrides: dict[str, dict[str, object]] = dict(svc.per_color)
+        keys = sorted({*overrides.get(color, {}), *overrides.get(other, {})})
+        if keys and svc.scope == "color":
+            out.append(
+                f"{color}.service.{name} differs from {other} by per_color: {', '.join(keys)}"
+            )
+    return out
 
 
 def switch_change(upstream: DesiredUpstream, live: Live, *, back: bool = False) -> Change | None:
     """The upstream's traffic moving to `upstream.server`; None when it is there already (a
     rollback always switches)."""
     servers = live.nginx.upstreams.get(upstream.name, [])
-    there = servers == [upstream.server]
+    # A base config may list more servers (a backup, a maintenance page): the colour's is it.
+    there = [s for s in servers if server_color(s) is not None] == [upstream.server]
     if there and not live.nginx.pending_reload and not back:
         return None
     if back:

@@ -32,8 +32,9 @@ def port_mapping(published: int, target: int, host_ip: str | None = None) -> dic
 
 
 def spec_hash(spec: Spec, *extra: str) -> str:
-    """A hash of what the spec means (not of its comments or layout)."""
-    digest = hashlib.sha256(spec.model_dump_json().encode())
+    """A hash of what the spec means (not of its comments or layout). Values left at their
+    defaults are not part of it, so a specctl that adds a setting does not change it."""
+    digest = hashlib.sha256(spec.model_dump_json(exclude_defaults=True).encode())
     for text in extra:
         digest.update(b"\0" + text.encode())
     return digest.hexdigest()
@@ -158,6 +159,8 @@ def healthcheck(svc: Service) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredService:
+    if color is not None:
+        svc = svc.for_color(color)
     health, http_path = healthcheck(svc)
     resources: dict[str, Any] = {}
     if svc.resources is not None:
@@ -189,6 +192,10 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         "compose": _fill_all(svc.compose, spec, color),
         "aliases": [f"{color}-{name}"] if color else [name],
     }
+    if svc.aliases:
+        fields["extra_aliases"] = [_fill(a, spec, color) for a in svc.aliases]
+    if svc.container_name is not None:
+        fields["container_name"] = _fill(svc.container_name, spec, color)
     ip = host_ip(svc.bind)
     if fields["host_port"] is not None and ip is not None:
         # Only when set, so containers published on every address before `bind` existed keep
@@ -279,6 +286,8 @@ def _proxy(spec: Spec) -> DesiredService:
         },
         "aliases": [PROXY],
     }
+    if proxy.networks:
+        fields["networks"] = list(proxy.networks)
     return _finish(fields)
 
 

@@ -157,12 +157,16 @@ def echo_problem(sent: str, received: str | bytes) -> str | None:
 
 
 def routing_problem(
-    status: int, headers: Mapping[str, str], *, header: str, color: str
+    status: int, headers: Mapping[str, str], *, header: str, color: str, routed_to: str | None
 ) -> str | None:
-    """An upstream's probe path through nginx must answer below 500, from the target colour."""
+    """An upstream's probe path through nginx must answer below 500, from the target colour:
+    the loaded nginx config routes the upstream there (`routed_to`), and an application that
+    names its colour names that one."""
     if status >= 500:
         return f"HTTP {status}"
-    return color_problem(headers, header=header, color=color, required=True)
+    if routed_to != color:
+        return f"nginx routes it to {routed_to or 'no single colour'}, expected {color}"
+    return color_problem(headers, header=header, color=color, required=False)
 
 
 # --- resource usage (the dict `docker stats` reads from the engine) -----------------------------
@@ -245,13 +249,27 @@ def logs_since(started_at: str) -> float:
     return docker_time(started_at) - START_SLACK
 
 
+# Sent with every request specctl makes (probes, the switch proof, health polls), so the log
+# check can tell the lines those requests cause from the application's own.
+PROBE_AGENT = "specctl-probe"
+
+
 def first_critical(lines: Iterable[str], keywords: Iterable[str]) -> tuple[str, str] | None:
-    """(keyword, line) of the first line containing any keyword (case-sensitive), or None."""
+    """(keyword, line) of the first line holding any keyword as a whole word (case-sensitive:
+    `ERROR` is not in `ERRORS`, `NOERROR` or `error_count`), or None. Lines that name
+    specctl's own requests are skipped."""
     words = [w for w in keywords if w]
+    if not words:
+        return None
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(w) for w in words) + r")(?![A-Za-z0-9_])"
+    )
     for line in lines:
-        for word in words:
-            if word in line:
-                return word, line
+        if PROBE_AGENT in line:
+            continue
+        found = pattern.search(line)
+        if found:
+            return found.group(1), line
     return None
 
 

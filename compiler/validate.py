@@ -26,6 +26,7 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _secret_literals,
         _compose_passthrough,
         _placeholders,
+        _container_names,
     )
     return [finding for check in checks for finding in check(spec)]
 
@@ -313,3 +314,32 @@ def _strings(where: Where, value: object) -> Iterator[tuple[Where, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings((*where, index), item)
+
+
+_DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def _container_names(spec: Spec) -> Iterator[Finding]:
+    """Fixed container names and extra aliases: one per colour (else blue and green claim the
+    same name, and nginx or a backend may reach the other colour), none on shared services."""
+    for name, svc in spec.services.items():
+        fields = [("container_name", svc.container_name)] if svc.container_name else []
+        fields += [(("aliases", i), alias) for i, alias in enumerate(svc.aliases)]
+        for key, value in fields:
+            where = ("services", name, *(key if isinstance(key, tuple) else (key,)))
+            filled = value.replace("{color}", "blue").replace("{project}", spec.project)
+            if not _DOCKER_NAME.fullmatch(filled):
+                yield where, f"{value!r} is not a Docker name (letters, digits, _ . -)"
+            elif svc.scope == "color" and "{color}" not in value:
+                yield (
+                    where,
+                    (
+                        f"{value!r} would name both colours' containers alike; put {{color}} in it "
+                        f"(e.g. {value}-{{color}})"
+                    ),
+                )
+            elif svc.scope == "shared" and "{color}" in value:
+                yield where, "a shared service has no colour; drop {color}"
+    for index, network in enumerate(spec.proxy.networks):
+        if not _DOCKER_NAME.fullmatch(network):
+            yield ("proxy", "networks", index), f"{network!r} is not a Docker network name"

@@ -45,6 +45,10 @@ class DesiredService(Frozen):
     restart: str
     compose: dict[str, Any]
     aliases: list[str]
+    # Set only when the spec asks, so the config hash of every other container stays as it was.
+    extra_aliases: list[str] | None = None
+    container_name: str | None = None
+    networks: list[str] | None = None  # external networks joined besides the shared one
     view: dict[str, Any]  # what decides a recreate, stored on the container as a label
     config_hash: str
 

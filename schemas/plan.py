@@ -83,6 +83,7 @@ class Plan(Frozen):
     changes: list[Change] = []
     unchanged: int = 0
     warnings: list[str] = []
+    notes: list[str] = []  # facts worth seeing before applying, e.g. per-colour differences
     steps: list[Step] = []
     rollback: bool = False  # a plan of `specctl rollback`
 
@@ -134,6 +135,7 @@ class Plan(Frozen):
             ],
             "unchanged": self.unchanged,
             "warnings": self.warnings,
+            "notes": self.notes,
             "rollback": self.rollback,
             "steps": [s.model_dump(mode="json") for s in self.steps],
             "summary": self.summary(),

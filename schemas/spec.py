@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from specctl.schemas.units import Address, Duration, Mode, Port, Size
 
@@ -120,6 +127,21 @@ OWNED_COMPOSE_KEYS: dict[str, str] = {
 }
 
 
+PER_COLOR_KEYS = frozenset(
+    {
+        "image",
+        "build",
+        "command",
+        "environment",
+        "env_files",
+        "healthcheck",
+        "resources",
+        "restart",
+        "compose",
+    }
+)
+
+
 class Service(Strict):
     image: str | None = None
     build: Build | None = None
@@ -139,9 +161,53 @@ class Service(Strict):
     depends_on: dict[str, DependsCondition] = {}
     resources: Resources | None = None
     restart: Literal["no", "always", "unless-stopped", "on-failure"] = "unless-stopped"
+    aliases: list[str] = Field(
+        default=[],
+        description="More names on the network nginx shares, e.g. postgres-{color}.",
+    )
+    container_name: str | None = Field(
+        default=None, description="A fixed container name, e.g. {color}-backend."
+    )
     compose: dict[str, Any] = Field(
         default={}, description="Any other Compose service key, passed through as written."
     )
+    per_color: dict[Color, dict[str, Any]] = Field(
+        default={},
+        description="Where one colour differs: "
+        + ", ".join(sorted(PER_COLOR_KEYS))
+        + " (environment merges, the others replace).",
+    )
+
+    @model_validator(mode="after")
+    def _per_color(self) -> Service:
+        for color, override in self.per_color.items():
+            unknown = sorted(set(override) - PER_COLOR_KEYS)
+            if unknown:
+                raise ValueError(
+                    f"per_color.{color}: {', '.join(unknown)} cannot differ per colour "
+                    f"(these can: {', '.join(sorted(PER_COLOR_KEYS))})"
+                )
+            try:
+                self.for_color(color)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                message = str(error["msg"]).removeprefix("Value error, ")
+                raise ValueError(f"per_color.{color}.{where}: {message}") from None
+        return self
+
+    def for_color(self, color: str) -> Service:
+        """This service as `color` runs it, with its per-colour differences applied."""
+        override = dict(self.per_color).get(color)
+        if not override:
+            return self
+        doc = self.model_dump(exclude_unset=True, exclude={"per_color"})
+        for key, value in override.items():
+            if key == "environment" and isinstance(value, dict):
+                doc[key] = {**doc.get(key, {}), **value}
+            else:
+                doc[key] = value
+        return Service.model_validate(doc)
 
     @model_validator(mode="after")
     def _image_or_build(self) -> Service:
@@ -227,6 +293,10 @@ class Proxy(Strict):
         default="X-App-Color", description="Response header in which the app names its colour."
     )
     volumes: list[Mount] = []
+    networks: list[str] = Field(
+        default=[],
+        description="Existing Docker networks the proxy joins too (another app it fronts).",
+    )
     compose: dict[str, Any] = {}
 
 

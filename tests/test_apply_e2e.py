@@ -188,7 +188,8 @@ TRIGGERS = {
         "HTTP 503",
     ),
     "nginx-rejects-config": ({"NGINX_BASE": "nginx.bad.conf"}, "stage", "rejected by `nginx -t`"),
-    "switch-not-proven": ({"COLOR_HEADER": "X-Not-There"}, "switch", "switch not proven"),
+    # The app names itself in the header the spec reads the colour from: never the colour.
+    "switch-not-proven": ({"COLOR_HEADER": "X-App-Name"}, "switch", "switch not proven"),
 }
 
 

@@ -16,13 +16,11 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from specctl.appliers.checks.base import Context, summarize, worst
 from specctl.appliers.checks.engine import compose_config_argv, compose_version_argv
-from specctl.appliers.checks.files import certificate_dates
 from specctl.appliers.checks.host import listening_inodes, mem_available
 from specctl.appliers.checks.run import (
     CHECKS,
@@ -32,11 +30,13 @@ from specctl.appliers.checks.run import (
     run_pre_checks,
 )
 from specctl.appliers.checks.services import database_name, psql_argv
+from specctl.appliers.checks.tls import certificate_dates
 from specctl.appliers.compose import ensure_network
 from specctl.appliers.project import load_project, write_generated
 from specctl.compiler.show.checks import document, render_json, render_text
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.spec import PRE_CHECKS, Database
+from tests.certbot import self_signed
 from tests.conftest import Sandbox
 
 Make = Callable[..., Sandbox]
@@ -193,29 +193,7 @@ def make_cert(
     folder: Path, *, days_left: float, key: ec.EllipticCurvePrivateKey | None = None
 ) -> ec.EllipticCurvePrivateKey:
     """A self-signed certificate in folder/fullchain.pem, its key in folder/privkey.pem."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chk.example")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=400))
-        .not_valid_after(now + timedelta(days=days_left))
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "privkey.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return key
+    return self_signed(folder, "chk.example", days_left=days_left, key=key)
 
 
 def test_certificate_dates_at_a_fixed_time(tmp_path: Path) -> None:
@@ -265,7 +243,7 @@ def test_tls(sandbox_factory: Make) -> None:
         )
     )
     status, detail = run_one(box, "tls")
-    assert (status, detail) == ("fail", "certs/privkey.pem does not match fullchain.pem")
+    assert (status, detail) == ("fail", "certs/privkey.pem does not match certs/fullchain.pem")
 
     (certs / "privkey.pem").write_text("garbage\n")
     assert run_one(box, "tls") == ("fail", "certs/privkey.pem: not a PEM private key")

@@ -74,3 +74,91 @@ def test_color_is_filled_in_everywhere_a_colour_differs() -> None:
     assert db.healthcheck is not None
     assert db.healthcheck["test"] == ["CMD-SHELL", "pg_isready -d shop_green"]
     assert db.compose == {"hostname": "db-green", "extra_hosts": ["green.local:127.0.0.1"]}
+
+
+NAMED = """\
+project: csh
+services:
+  backend: {image: b, port: 3001, container_name: "{color}-backend"}
+  postgres: {image: p, port: 5432, aliases: ["postgres-{color}"]}
+  mail: {image: m, scope: shared, aliases: [mailhog]}
+proxy:
+  image: nginx
+  networks: [monitoring]
+  upstreams: {backend: backend}
+  locations: [{path: /, upstream: backend}]
+"""
+
+
+def test_operators_names_reach_the_compose_files() -> None:
+    """The old system's names: `blue-backend` as a container, `postgres-blue` on the network."""
+    from ruamel.yaml import YAML
+
+    from specctl.compiler.compose import render_color_compose, render_shared_compose
+
+    spec = load_spec(NAMED, filename="spec.yaml")
+    green = expand(spec, "green", spec_digest="0" * 64)
+    doc = YAML(typ="safe").load(render_color_compose(green, root_ref="..", header=""))
+    assert doc["services"]["backend"]["container_name"] == "green-backend"
+    assert doc["services"]["postgres"]["networks"]["edge"] == {
+        "aliases": ["green-postgres", "postgres-green"]
+    }
+    shared = YAML(typ="safe").load(render_shared_compose(green, root_ref="..", header=""))
+    assert shared["services"]["mail"]["networks"]["edge"]["aliases"] == ["mail", "mailhog"]
+    assert shared["services"]["proxy"]["networks"] == {
+        "edge": {"aliases": ["proxy"]},
+        "monitoring": {},
+    }
+    assert shared["networks"]["monitoring"] == {"name": "monitoring", "external": True}
+
+
+def test_a_service_without_the_new_names_keeps_its_config_hash() -> None:
+    """Upgrading specctl must not recreate running containers."""
+    plain = load_spec(NAMED.replace(', container_name: "{color}-backend"', ""), filename="s.yaml")
+    named = load_spec(NAMED, filename="s.yaml")
+    hashes = [
+        {s.name: s.config_hash for s in expand(spec, "blue", spec_digest="0" * 64).services}
+        for spec in (plain, named)
+    ]
+    assert hashes[0]["postgres"] == hashes[1]["postgres"]
+    assert hashes[0]["backend"] != hashes[1]["backend"]
+
+
+PER_COLOR = """\
+project: shop
+services:
+  web:
+    image: shop/web:1
+    port: 8080
+    environment: {A: "1", B: "2"}
+    per_color:
+      green: {image: "shop/web:2", environment: {B: "3"}, env_files: [.env.migrating]}
+proxy:
+  image: nginx
+  upstreams: {web: web}
+  locations: [{path: /, upstream: web}]
+"""
+
+
+def test_per_color_differences_apply_to_their_colour_only() -> None:
+    spec = load_spec(PER_COLOR, filename="spec.yaml")
+    blue, green = (expand(spec, c, spec_digest="0" * 64).services[0] for c in ("blue", "green"))
+    assert (blue.image, blue.environment, blue.env_files) == (
+        "shop/web:1",
+        {"A": "1", "B": "2"},
+        [],
+    )
+    assert (green.image, green.environment, green.env_files) == (
+        "shop/web:2",
+        {"A": "1", "B": "3"},
+        [".env.migrating"],
+    )
+
+
+def test_the_plan_notes_per_color_differences() -> None:
+    from specctl.compiler.diff import per_color_notes
+
+    spec = load_spec(PER_COLOR, filename="spec.yaml")
+    expected = "service.web differs from {} by per_color: env_files, environment, image"
+    assert per_color_notes(spec, "green") == ["green." + expected.format("blue")]
+    assert per_color_notes(spec, "blue") == ["blue." + expected.format("green")]

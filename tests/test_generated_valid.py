@@ -4,7 +4,6 @@ names resolvable (nginx 1.22 resolves them when it loads the config)."""
 
 from __future__ import annotations
 
-import datetime
 import shutil
 import subprocess
 import uuid
@@ -13,12 +12,10 @@ from pathlib import Path
 
 import docker
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from specctl.appliers.project import load_project
+from specctl.schemas.spec import Tls
+from tests.certbot import certbot_tree, self_signed
 from tests.conftest import REPO, SPECS
 
 NGINX_IMAGE = "specctl-testbed/nginx:1.22"
@@ -76,29 +73,13 @@ def test_every_generated_compose_file_passes_compose_config(
         assert proc.returncode == 0, f"{path}: {proc.stderr}"
 
 
-def _self_signed(folder: Path, domain: str) -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "privkey.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+def _certificates(folder: Path, tls: Tls, domain: str) -> None:
+    """The certificate and key where the spec says nginx finds them: in a certbot-shaped tree
+    when they are under live/, else as two files."""
+    if tls.certificate.startswith("live/"):
+        certbot_tree(folder, domain)
+    else:
+        self_signed(folder, domain)
 
 
 @pytest.fixture
@@ -148,7 +129,7 @@ def test_every_generated_nginx_config_passes_nginx_t(
     }
     if project.spec.proxy.tls is not None:
         certs = tmp_path / "certs"
-        _self_signed(certs, project.spec.domain or "localhost")
+        _certificates(certs, project.spec.proxy.tls, project.spec.domain or "localhost")
         volumes[str(certs)] = {"bind": project.spec.proxy.tls.target, "mode": "ro"}
     output = client.containers.run(
         NGINX_IMAGE,

@@ -29,7 +29,7 @@ class _Desired:
 
 
 class _Spec:
-    class proxy:  # noqa: N801 - stands for spec.proxy
+    class proxy:
         base = "nginx.conf"
 
 

@@ -101,19 +101,21 @@ def test_judge_response_ignores_colour_when_not_asked() -> None:
     assert answer is None
 
 
-def test_routing_needs_the_colour_header() -> None:
+def test_routing_follows_the_loaded_config_and_the_colour_header_when_sent() -> None:
     header = "X-App-Color"
-    assert rules.routing_problem(200, {header: "blue"}, header=header, color="blue") is None
-    assert rules.routing_problem(404, {header: "blue"}, header=header, color="blue") is None
-    assert rules.routing_problem(502, {}, header=header, color="blue") == "HTTP 502"
-    assert (
-        rules.routing_problem(200, {}, header=header, color="blue")
-        == "no X-App-Color header (expected blue)"
-    )
-    assert (
-        rules.routing_problem(200, {header: "green"}, header=header, color="blue")
-        == "answered from green (X-App-Color), expected blue"
-    )
+
+    def problem(status: int, headers: dict[str, str], routed_to: str | None = "blue") -> str | None:
+        return rules.routing_problem(
+            status, headers, header=header, color="blue", routed_to=routed_to
+        )
+
+    assert problem(200, {header: "blue"}) is None
+    assert problem(404, {header: "blue"}) is None
+    assert problem(200, {}) is None  # most real applications do not name their colour
+    assert problem(502, {}) == "HTTP 502"
+    assert problem(200, {}, routed_to="green") == "nginx routes it to green, expected blue"
+    assert problem(200, {}, routed_to=None) == "nginx routes it to no single colour, expected blue"
+    assert problem(200, {header: "green"}) == "answered from green (X-App-Color), expected blue"
 
 
 def test_echo_problem() -> None:
@@ -209,6 +211,19 @@ def test_first_critical() -> None:
     )
     assert rules.first_critical(["fatal in lower case"], keywords) is None
     assert rules.first_critical(["FATAL"], []) is None
+
+
+def test_first_critical_matches_whole_words_and_skips_specctls_own_requests() -> None:
+    keywords = ["ERROR", "FATAL"]
+    assert rules.first_critical(["0 ERRORS found", "NOERROR", "error_count=0"], keywords) is None
+    assert rules.first_critical(["ERROR_CODE=0", "ERRORS: none"], keywords) is None
+    assert rules.first_critical(["[ERROR] db down"], keywords) == ("ERROR", "[ERROR] db down")
+    probe = f'GET /health 500 "{rules.PROBE_AGENT}/0.1.0" ERROR handler failed'
+    assert rules.first_critical([probe], keywords) is None
+    assert rules.first_critical([probe, "FATAL: out of memory"], keywords) == (
+        "FATAL",
+        "FATAL: out of memory",
+    )
 
 
 @pytest.mark.parametrize(

@@ -186,6 +186,30 @@ CASES = [
         "spec.yaml:9:28: services.web.command[2]: unknown placeholder {colr} (the placeholders "
         "are {color} and {project}); did you mean '{color}'?",
     ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    container_name: web\n",
+        "spec.yaml:9:5: services.web.container_name: 'web' would name both colours' containers "
+        "alike; put {color} in it (e.g. web-{color})",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    aliases: ['web {color}']\n",
+        "spec.yaml:9:15: services.web.aliases[0]: 'web {color}' is not a Docker name (letters, "
+        "digits, _ . -)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    per_color: {green: {port: 9090}}\n",
+        "spec.yaml:6:3: services.web: per_color.green: port cannot differ per colour (these can: "
+        "build, command, compose, env_files, environment, healthcheck, image, resources, restart)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    per_color: {blue: {resources: {memory: lots}}}\n",
+        "spec.yaml:6:3: services.web: per_color.blue.resources.memory: must be a size such as 512M "
+        "or 4G (got 'lots')",
+    ),
 ]
 
 

@@ -1,16 +1,11 @@
-"""Checks of files on the host: env files (and that only their owner can read them), the TLS
-certificate and key, managed paths, required files such as ML weights (side effects: reads files;
-never reports a secret's value)."""
+"""Checks of files on the host: env files (and that only their owner can read them), managed
+paths, required files such as ML weights (side effects: reads files; never reports a secret's
+value)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from specctl.appliers.checks.base import FAIL, WARN, Context, Finding, Outcome, plural, summarize
 from specctl.appliers.envfiles import key_path, read_env
@@ -55,74 +50,6 @@ def open_mode(path: Path) -> str | None:
 
 
 # --- TLS ------------------------------------------------------------------------------------------
-
-
-def check_tls(ctx: Context) -> Outcome:
-    tls = ctx.project.spec.proxy.tls
-    if tls is None:
-        return "pass", "no TLS configured"
-    managed = next(p for p in ctx.desired.paths if p.name == tls.path)
-    folder = ctx.project.path(managed.path)
-    cert_path, key_path = folder / tls.certificate, folder / tls.key
-    try:
-        cert = _load_certificate(cert_path)
-    except ValueError as exc:
-        return FAIL, f"{managed.path}/{tls.certificate}: {exc}"
-    try:
-        key = _load_key(key_path)
-    except ValueError as exc:
-        return FAIL, f"{managed.path}/{tls.key}: {exc}"
-    if _spki(cert.public_key()) != _spki(key.public_key()):
-        return FAIL, f"{managed.path}/{tls.key} does not match {tls.certificate}"
-    return certificate_dates(
-        cert, now=datetime.now(UTC), warn_days=ctx.project.spec.checks.pre.cert_warn_days
-    )
-
-
-def certificate_dates(cert: x509.Certificate, *, now: datetime, warn_days: int) -> Outcome:
-    subject = cert.subject.rfc4514_string() or "(no subject)"
-    ends = cert.not_valid_after_utc
-    left = ends - now
-    when = ends.strftime("%Y-%m-%d %H:%M UTC")
-    if cert.not_valid_before_utc > now:
-        return FAIL, f"{subject} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC"
-    if left.total_seconds() <= 0:
-        return FAIL, f"{subject} expired on {when} ({-left.days} days ago)"
-    if left.days < warn_days:
-        return WARN, f"{subject} expires on {when}, in {left.days} days (warn at {warn_days})"
-    return "pass", f"{subject} valid until {when} ({left.days} days), key matches"
-
-
-def _load_certificate(path: Path) -> x509.Certificate:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"not readable ({exc.strerror})") from None
-    try:
-        chain = x509.load_pem_x509_certificates(data)
-    except ValueError:
-        raise ValueError("not a PEM certificate") from None
-    return chain[0]  # the leaf comes first in a full chain
-
-
-def _load_key(path: Path) -> PrivateKeyTypes:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"not readable ({exc.strerror})") from None
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except TypeError:
-        raise ValueError("the key is encrypted (nginx needs it unencrypted)") from None
-    except ValueError:
-        raise ValueError("not a PEM private key") from None
-    return key
-
-
-def _spki(public_key: PublicKeyTypes) -> bytes:
-    return public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 # --- managed paths and required files -------------------------------------------------------------

@@ -17,10 +17,10 @@ from specctl.appliers.checks.files import (
     check_env_files,
     check_paths,
     check_required_files,
-    check_tls,
 )
 from specctl.appliers.checks.host import check_disk, check_memory, check_ports
 from specctl.appliers.checks.services import check_database, check_nginx_config
+from specctl.appliers.checks.tls import check_tls
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.probes.run import run_probes
 from specctl.appliers.project import Project

@@ -93,8 +93,9 @@ def logs_probe(target: Target, probe: Probe) -> str:
     containers = running_containers(target, probe)
     for running in containers:
         try:
-            started = api().inspect_container(running.id)["State"]["StartedAt"]
-            with closing(_lines(running.id, since=logs_since(started))) as lines:
+            started = logs_since(api().inspect_container(running.id)["State"]["StartedAt"])
+            since = max(started, target.since) if target.since is not None else started
+            with closing(_lines(running.id, since=since)) as lines:
                 hit = first_critical(lines, keywords)
         except (DockerException, ValueError, KeyError) as exc:
             raise target.error(f"{running.service.address}: docker logs", exc) from None
@@ -102,7 +103,8 @@ def logs_probe(target: Target, probe: Probe) -> str:
             word, line = hit
             raise Failed(target.safe(f"{running.service.address}: {word} in its logs: {line}"))
     names = ", ".join(r.service.name for r in containers)
-    return f"no {', '.join(keywords)} in the logs of {names} since they started"
+    when = "since this deploy began" if target.since is not None else "since they started"
+    return f"no {', '.join(keywords)} in the logs of {names} {when}"
 
 
 def _lines(container_id: str, *, since: float) -> Generator[str, None, None]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +16,9 @@ from websockets.sync.client import connect
 
 from specctl.appliers import web
 from specctl.appliers.nginx import public_url
+from specctl.appliers.observe import observe_containers, observe_nginx
 from specctl.appliers.probes.target import Failed, Skipped, Target
+from specctl.compiler.active import upstream_colors
 from specctl.compiler.probe_rules import (
     color_problem,
     echo_problem,
@@ -27,6 +30,7 @@ from specctl.compiler.probe_rules import (
     websocket_url,
 )
 from specctl.schemas.desired import DesiredPath
+from specctl.schemas.live import Live
 from specctl.schemas.spec import COLORS, Probe
 from specctl.schemas.units import seconds
 
@@ -37,7 +41,12 @@ def _send(target: Target, probe: Probe, url: str, **body: Any) -> httpx.Response
     method = request_method(probe)
     try:
         return web.request(
-            method, url, headers=probe.headers, timeout=seconds(probe.timeout), **body
+            method,
+            url,
+            headers=probe.headers,
+            timeout=seconds(probe.timeout),
+            host=target.host,
+            **body,
         )
     except httpx.HTTPError as exc:
         raise target.error(f"{method} {url}", exc) from None
@@ -159,11 +168,18 @@ def _remove(target: Target, name: str) -> list[str]:
 def websocket_probe(target: Target, probe: Probe) -> str:
     url = websocket_url(target.http_url(probe))
     timeout = seconds(probe.timeout)
+    tls: dict[str, Any] = {}
+    if url.startswith("wss://"):  # loopback: the site's name as SNI, the certificate not judged
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        tls = {"ssl": context, "server_hostname": target.host or "localhost"}
     try:
         with connect(
             url,
             additional_headers=probe.headers,
             proxy=None,
+            **tls,
             open_timeout=timeout,
             close_timeout=timeout,
             legacy=True,
@@ -199,11 +215,17 @@ def routing_probe(target: Target, probe: Probe) -> str:
     if not upstreams:
         raise Failed(f"no nginx upstream routes to service {probe.service!r}")
     base = public_url(target.project)
+    live = observe_nginx(
+        target.project, target.desired, observe_containers(target.project.spec.project)
+    )
+    routed = upstream_colors(target.desired, Live(project=target.project.spec.project, nginx=live))
+    if live.pending_reload:  # nginx still runs the config before the one installed
+        routed = {}
     problems, answered = [], []
     for upstream in upstreams:
         url = proxy_url(base, upstream.probe)
         try:
-            response = web.get(url, timeout=seconds(probe.timeout))
+            response = web.get(url, timeout=seconds(probe.timeout), host=target.host)
         except httpx.HTTPError as exc:
             problems.append(target.error(f"{upstream.address} GET {url}", exc).detail)
             continue
@@ -212,6 +234,7 @@ def routing_probe(target: Target, probe: Probe) -> str:
             response.headers,
             header=target.color_header,
             color=target.color,
+            routed_to=routed.get(upstream.name),
         )
         if problem:
             problems.append(f"{upstream.address} GET {url}: {problem}")

@@ -53,14 +53,19 @@ RUNNERS: dict[str, ProbeRunner] = {
 
 
 def run_probes(
-    project: Project, desired: Desired, *, through_proxy: bool, out: TextIO | None = None
+    project: Project,
+    desired: Desired,
+    *,
+    through_proxy: bool,
+    out: TextIO | None = None,
+    since: float | None = None,
 ) -> list[ProbeResult]:
     """Every probe in `checks.post` runs (no stopping at the first failure). When there are any,
     the results go to logs/deployment/post-deployment-verify-<time>.log and to `out`."""
     probes = project.spec.checks.post
     if not probes:
         return []
-    target = Target(project, desired, through_proxy, collect_secrets(project, desired))
+    target = Target(project, desired, through_proxy, collect_secrets(project, desired), since)
     rec = Recorder(project, "post-deployment-verify", out=out if out is not None else io.StringIO())
     try:
         where = f"through nginx at {public_url(project)}" if through_proxy else "directly"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from specctl.appliers.envfiles import read_env
-from specctl.appliers.nginx import public_url
+from specctl.appliers.nginx import proxy_host, public_url
 from specctl.appliers.project import Project
 from specctl.compiler.probe_rules import direct_url, looks_secret, proxy_url, safe_line
 from specctl.schemas.desired import Desired, DesiredService
@@ -37,10 +37,17 @@ class Target:
     desired: Desired
     through_proxy: bool
     secrets: tuple[str, ...] = ()
+    # When the deploy began (epoch seconds); None: since each container started.
+    since: float | None = None
 
     @property
     def color(self) -> str:
         return self.desired.color
+
+    @property
+    def host(self) -> str | None:
+        """The site name a request through nginx asks for (Host, and SNI over TLS)."""
+        return proxy_host(self.project) if self.through_proxy else None
 
     @property
     def color_header(self) -> str:

@@ -93,6 +93,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines += ["", summary_line(plan)]
     for warning in plan.warnings:
         lines.append(f"warning: {warning}")
+    for note in plan.notes:
+        lines.append(f"note: {note}")
     lines += step_lines(plan)
     return "\n".join(lines) + "\n"
 
@@ -115,9 +117,10 @@ def render_markdown(plan: Plan) -> str:
             what = "<br>".join(_md_escape(p) for p in describe(change)) or change.reason
             lines.append(f"| `{change.action.value}` | `{change.address}` | {what} |")
         lines += ["", f"{plan.unchanged} unchanged. **{summary_line(plan)}**"]
-    if plan.warnings:
+    if plan.warnings or plan.notes:
         lines.append("")
         lines += [f"> ⚠️ {_md_escape(w)}" for w in plan.warnings]
+        lines += [f"> ℹ️ {_md_escape(n)}" for n in plan.notes]
     if plan.steps:
         lines += ["", "<details><summary>Steps</summary>", ""]
         lines += [
