@@ -25,6 +25,7 @@ from specctl.appliers.checks.base import (
 from specctl.compiler.exposure import live_exposure
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import SpecctlError
+from specctl.schemas.live import LiveContainer
 from specctl.schemas.units import size_bytes
 
 LISTEN = "0A"  # the TCP state column of /proc/net/tcp
@@ -135,10 +136,30 @@ def check_ports(ctx: Context) -> Outcome:
                 findings.append((FAIL, f"{port} ({owner}) is taken by container {name}"))
         elif port_free(port):
             notes.append(f"{port} free")
+        elif (mine := _own_container(ctx, owner)) is not None:
+            # Docker publishes a port before the container counts as running (a start in
+            # progress, say after a killed apply): the port is this service's own.
+            notes.append(f"{port} held by {mine.name} ({mine.state}, this project)")
         else:
             findings.append((FAIL, f"{port} ({owner}) is taken by {process_on_port(port)}"))
     findings += _exposed(ctx)
     return summarize(findings, "; ".join(notes))
+
+
+def _own_container(ctx: Context, address: str) -> LiveContainer | None:
+    """A container of this project, in any state, of the service at `address`."""
+    try:
+        containers = ctx.containers()
+    except SpecctlError:
+        return None
+    if address == ctx.desired.proxy.address:
+        scope, service = "shared", ctx.desired.proxy.name
+    else:
+        scope, _, service = address.partition(".service.")
+    for container in containers:  # a leftover of a killed recreate counts: deploy removes it
+        if container.service == service and (container.color or "shared") == scope:
+            return container
+    return None
 
 
 def _exposed(ctx: Context) -> list[Finding]:
