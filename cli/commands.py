@@ -97,6 +97,14 @@ def validate() -> None:
     typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")
 
 
+def shown_dir(path: Path) -> str:
+    """A folder as the user would type it: relative to here when it is below here."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
 @app.command("compile")
 def compile_cmd(
     check: Annotated[
@@ -113,15 +121,21 @@ def compile_cmd(
         if diff:
             sys.stdout.write(diff)
             raise SpecctlError(
-                f"generated/{proj.spec.project}: not what {state.spec} compiles to",
+                f"{shown_dir(proj.generated)}/{proj.spec.project}: not what {state.spec} "
+                "compiles to",
                 hint=f"specctl -f {state.spec} compile, then commit generated/",
             )
-        typer.echo(f"generated/{proj.spec.project}: up to date ({len(files)} files)")
+        typer.echo(
+            f"{shown_dir(proj.generated)}/{proj.spec.project}: up to date ({len(files)} files)"
+        )
         return
     changed = write_generated(proj, files)
+    where = shown_dir(proj.generated)
     for rel in changed:
-        typer.echo(f"wrote generated/{rel}")
-    typer.echo(f"{len(changed)} changed, {len(files) - len(changed)} unchanged")
+        verb = "wrote" if rel in files else "removed (no longer generated)"
+        typer.echo(f"{verb} {where}/{rel}")
+    written = sum(1 for rel in changed if rel in files)
+    typer.echo(f"{written} changed, {len(files) - written} unchanged")
 
 
 @app.command()

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Spec
+from specctl.schemas.units import size_bytes
 
 Where = tuple[str | int, ...]
 Finding = tuple[Where, str]
@@ -27,6 +28,7 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _compose_passthrough,
         _placeholders,
         _container_names,
+        _deploy_breakers,
     )
     return [finding for check in checks for finding in check(spec)]
 
@@ -343,3 +345,107 @@ def _container_names(spec: Spec) -> Iterator[Finding]:
     for index, network in enumerate(spec.proxy.networks):
         if not _DOCKER_NAME.fullmatch(network):
             yield ("proxy", "networks", index), f"{network!r} is not a Docker network name"
+
+
+_NGINX_SIZE = re.compile(r"\d+[kKmMgG]?")
+_LOCATION = re.compile(r"/[^\s;{}'\"]*")
+
+
+def _deploy_breakers(spec: Spec) -> Iterator[Finding]:
+    """Values that pass the types but fail later, in Docker, Compose or `nginx -t`."""
+    for name, svc in spec.services.items():
+        where: Where = ("services", name)
+        check = svc.healthcheck
+        if check is not None and check.http is not None and svc.port is None:
+            yield (
+                (*where, "healthcheck", "http"),
+                ("an HTTP health check needs the service's port (set port)"),
+            )
+        resources = svc.resources
+        if resources is not None:
+            for key in ("memory", "memory_reservation"):
+                value = getattr(resources, key)
+                if value is not None and value.strip().isdigit():
+                    yield (
+                        (*where, "resources", key),
+                        (f"{value} would be bytes; give a unit such as {value}M or {value}G"),
+                    )
+            reservation, limit = resources.memory_reservation, resources.memory
+            if reservation and limit and size_bytes(reservation) > size_bytes(limit):
+                yield (
+                    (*where, "resources", "memory_reservation"),
+                    (f"{reservation} is above the limit {limit}"),
+                )
+    yield from _cycles(spec)
+    seen: dict[str, int] = {}
+    for index, location in enumerate(spec.proxy.locations):
+        where = ("proxy", "locations", index)
+        if not _LOCATION.fullmatch(location.path):
+            yield (
+                (*where, "path"),
+                (f"{location.path!r} must start with / and hold no spaces, quotes, ; or braces"),
+            )
+        elif location.path in seen:
+            yield (
+                (*where, "path"),
+                (f"{location.path} is already routed by location {seen[location.path]}"),
+            )
+        else:
+            seen[location.path] = index
+        if location.max_body is not None and not _NGINX_SIZE.fullmatch(location.max_body):
+            yield (
+                (*where, "max_body"),
+                (
+                    f"nginx reads sizes as a whole number with k, m or g (got {location.max_body!r}; "
+                    "e.g. 500m)"
+                ),
+            )
+    for name, volume in spec.volumes.items():
+        if volume.name is not None:
+            filled = volume.name.replace("{color}", "blue").replace("{project}", spec.project)
+            if not _DOCKER_NAME.fullmatch(filled):
+                yield (
+                    ("volumes", name, "name"),
+                    (f"{volume.name!r} is not a Docker volume name (letters, digits, _ . -)"),
+                )
+    shared_proxy = spec.services.get("proxy")
+    if shared_proxy is not None and shared_proxy.scope == "shared":
+        yield (
+            ("services", "proxy"),
+            (
+                "'proxy' is the name of specctl's nginx service in the shared project; rename this "
+                "service"
+            ),
+        )
+
+
+def _cycles(spec: Spec) -> Iterator[Finding]:
+    """depends_on must not loop (a → b → a): Compose refuses to start any of them."""
+    graph = {name: sorted(svc.depends_on) for name, svc in spec.services.items()}
+    done: set[str] = set()
+    for start in sorted(graph):
+        path: list[str] = []
+        stack = [(start, iter(graph.get(start, [])))]
+        on_path = {start}
+        path.append(start)
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                on_path.discard(node)
+                path.pop()
+                done.add(node)
+                continue
+            if child in on_path:
+                loop = [*path[path.index(child) :], child]
+                yield (
+                    ("services", loop[0], "depends_on"),
+                    (f"depends_on goes round in a circle: {' → '.join(loop)}"),
+                )
+                return
+            if child in done or child not in graph:
+                continue
+            on_path.add(child)
+            path.append(child)
+            stack.append((child, iter(graph[child])))

@@ -61,7 +61,6 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ),
     ("VERIFICATION_TESTS", "declare post-deployment probes under checks.post"),
     ("MAX_CPU_USAGE_PERCENT", "checks.pre has no CPU threshold"),
-    ("MAX_UPLOAD_SIZE", "belongs to a proxy location (max_body): add it to the /api/ location"),
     ("ENABLE_RATE_LIMITING", "rate limits belong in the nginx config (proxy.base)"),
     ("SUCCESS_INDICATORS", "success is judged by health checks and probes, not by log lines"),
     (r"DEPLOYMENT_STRATEGY|ROLLBACK_STRATEGY|CANARY_.*", _STRATEGY),
@@ -71,6 +70,13 @@ _REASONS: tuple[tuple[str, str], ...] = (
 
 
 # The paths the old nginx.prod.conf routed to each upstream, most specific first.
+def letsencrypt_tree(cert_dir: str) -> tuple[str, str] | None:
+    """`/etc/letsencrypt/live/example.org` -> (`/etc/letsencrypt`, `example.org`), else None."""
+    head, domain = posixpath.split(cert_dir.rstrip("/"))
+    root, live = posixpath.split(head)
+    return (root, domain) if live == "live" and domain else None
+
+
 _ROUTES = (
     ("/api/ml/", "ml_service", False),
     ("/socket.io/", "backend", True),
@@ -436,7 +442,11 @@ class _Mapper:
             var = f"{color.upper()}_ENV_FILE"
             wanted = pattern.replace("{color}", color)
             if found is not None and found != wanted:
-                self.report(var, f"does not fit env_files {pattern!r}: rename it to {wanted}")
+                self.report(
+                    var,
+                    f"does not fit env_files {pattern!r}: rename it to {wanted}, or keep it with "
+                    f"per_color: {{{color}: {{env_files: [{found}]}}}} on each service",
+                )
             elif found is not None:
                 self.get(var)
         return N([pattern], self.src("BLUE_ENV_FILE", "GREEN_ENV_FILE"))
@@ -541,8 +551,13 @@ class _Mapper:
         certs = self.path_of("SSL_CERT_DIR") if self.ssl() else None
         if certs:
             self.get("SSL_CERT_DIR")
+            tree = letsencrypt_tree(certs)
             out["certs"] = {
-                "path": N(certs, self.src("SSL_CERT_DIR")),
+                "path": N(
+                    tree[0] if tree else certs,
+                    self.src("SSL_CERT_DIR")
+                    + ("; the whole tree: live/ files are symlinks into archive/" if tree else ""),
+                ),
                 "kind": "certificate",
                 "uid": N(0, "certificates stay root's, not the owner's"),
                 "gid": 0,
@@ -599,6 +614,10 @@ class _Mapper:
             for path, name, ws in table
             if name in self.upstreams
         ]
+        limit = self.get("MAX_UPLOAD_SIZE")
+        for route in routes:
+            if route["path"] == "/api/" and limit:
+                route["max_body"] = N(limit, self.src("MAX_UPLOAD_SIZE"))
         if routes:
             out["locations"] = N(
                 routes,
@@ -609,8 +628,15 @@ class _Mapper:
         if self.ssl() and "SSL_CERT_DIR" in self.used:
             ports.append(N({"host": 443, "container": 443}, self.src("ENABLE_SSL")))
             tls: dict[str, Any] = {"path": "certs"}
+            tree = letsencrypt_tree(self.path_of("SSL_CERT_DIR") or "")
+            if tree:
+                tls["target"] = tree[0]
+            defaults = {"certificate": "fullchain.pem", "key": "privkey.pem"}
             for key, var in (("certificate", "SSL_CERT_FILE"), ("key", "SSL_KEY_FILE")):
-                if (value := self.get(var)) is not None:
+                value = self.get(var)
+                if tree:
+                    tls[key] = N(f"live/{tree[1]}/{value or defaults[key]}", self.src(var))
+                elif value is not None:
                     tls[key] = N(value, self.src(var))
             out["tls"] = tls
         return out

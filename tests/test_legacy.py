@@ -261,7 +261,8 @@ def test_real_config_values(spec: Spec) -> None:
     assert spec.paths["ml_weights"].path == "backend/segmentation/weights"
     certs = spec.paths["certs"]
     assert (certs.kind, certs.uid, certs.gid) == ("certificate", 0, 0)
-    assert certs.path == "/etc/letsencrypt/live/spherosegapp.utia.cas.cz"
+    # The whole tree, so certbot's live/ symlinks into archive/ resolve inside the proxy.
+    assert certs.path == "/etc/letsencrypt"
     assert spec.volumes["postgres"].name == "spheroseg_postgres_{color}"
     assert spec.volumes["redis"].name == "spheroseg_redis_{color}"
     assert spec.proxy.image == "nginx:1.25-alpine"
@@ -271,7 +272,12 @@ def test_real_config_values(spec: Spec) -> None:
         "backend": "backend",
         "ml_service": "ml",
     }
-    assert spec.proxy.tls is not None and spec.proxy.tls.path == "certs"
+    tls = spec.proxy.tls
+    assert tls is not None and (tls.path, tls.target) == ("certs", "/etc/letsencrypt")
+    assert tls.certificate == "live/spherosegapp.utia.cas.cz/fullchain.pem"
+    assert tls.key == "live/spherosegapp.utia.cas.cz/privkey.pem"
+    api = next(loc for loc in spec.proxy.locations if loc.path == "/api/")
+    assert api.max_body == "100M"  # MAX_UPLOAD_SIZE
     deploy = spec.deploy
     assert (deploy.start_timeout, deploy.health_timeout, deploy.health_interval) == (
         "180s",

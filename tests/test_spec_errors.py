@@ -210,6 +210,40 @@ CASES = [
         "spec.yaml:6:3: services.web: per_color.blue.resources.memory: must be a size such as 512M "
         "or 4G (got 'lots')",
     ),
+    (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n    resources: {memory: 512}\n",
+        "spec.yaml:10:17: services.web.resources.memory: 512 would be bytes; give a unit such as "
+        "512M or 512G",
+    ),
+    (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n    resources: {memory: 256M, memory_reservation: 1G}\n",
+        "spec.yaml:10:31: services.web.resources.memory_reservation: 1G is above the limit 256M",
+    ),
+    (
+        "  locations: [{path: /, upstream: web}]",
+        "  locations: [{path: /, upstream: web}, {path: /, upstream: web}]",
+        "spec.yaml:15:42: proxy.locations[1].path: / is already routed by location 0",
+    ),
+    (
+        "  locations: [{path: /, upstream: web}]",
+        "  locations: [{path: 'api;', upstream: web}]",
+        "spec.yaml:15:16: proxy.locations[0].path: 'api;' must start with / and hold no spaces, "
+        "quotes, ; or braces",
+    ),
+    (
+        "  locations: [{path: /, upstream: web}]",
+        "  locations: [{path: /, upstream: web, max_body: 500MB}]",
+        "spec.yaml:15:40: proxy.locations[0].max_body: nginx reads sizes as a whole number with k, "
+        "m or g (got '500MB'; e.g. 500m)",
+    ),
+    (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1}\n    depends_on: {db: started}\n  db:\n    image: db\n"
+        "    depends_on: {web: healthy}\n",
+        "spec.yaml:13:5: services.db.depends_on: depends_on goes round in a circle: db → web → db",
+    ),
 ]
 
 
