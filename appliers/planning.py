@@ -66,9 +66,9 @@ def make_plan(
             requested=target,
             recreate_shared=recreate_shared,
         )
-    base = base_warnings(project)
-    if base:
-        plan = plan.model_copy(update={"warnings": [*plan.warnings, *base]})
+    lines = base_warnings(project)
+    if lines:
+        plan = plan.model_copy(update={"warnings": [*plan.warnings, *lines]})
     return Planned(plan=plan, desired=desired[plan.target], live=live, active=active)
 
 

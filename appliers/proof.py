@@ -59,7 +59,7 @@ class Reload:
     def finished(self) -> bool:
         if not self.done and self.container_id is not None and self.before is not None:
             now = serving_workers(self.container_id)
-            self.done = bool(now) and not (now & self.before)
+            self.done = now is not None and bool(now) and not (now & self.before)
         return self.done
 
 

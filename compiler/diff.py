@@ -171,7 +171,7 @@ def per_color_notes(spec: Spec, color: str) -> list[str]:
     other = other_color(color)
     out = []
     for name, svc in sorted(spec.services.items()):
-        overrides: dict[str, dict[str, object]] = dict(svc.per_color)
+        overrides = {str(k): v for k, v in svc.per_color.items()}
         keys = sorted({*overrides.get(color, {}), *overrides.get(other, {})})
         if keys and svc.scope == "color":
             out.append(

@@ -325,7 +325,9 @@ def _container_names(spec: Spec) -> Iterator[Finding]:
     """Fixed container names and extra aliases: one per colour (else blue and green claim the
     same name, and nginx or a backend may reach the other colour), none on shared services."""
     for name, svc in spec.services.items():
-        fields = [("container_name", svc.container_name)] if svc.container_name else []
+        fields: list[tuple[str | tuple[str, int], str]] = (
+            [("container_name", svc.container_name)] if svc.container_name else []
+        )
         fields += [(("aliases", i), alias) for i, alias in enumerate(svc.aliases)]
         for key, value in fields:
             where = ("services", name, *(key if isinstance(key, tuple) else (key,)))
@@ -396,8 +398,8 @@ def _deploy_breakers(spec: Spec) -> Iterator[Finding]:
             yield (
                 (*where, "max_body"),
                 (
-                    f"nginx reads sizes as a whole number with k, m or g (got {location.max_body!r}; "
-                    "e.g. 500m)"
+                    "nginx reads sizes as a whole number with k, m or g "
+                    f"(got {location.max_body!r}; e.g. 500m)"
                 ),
             )
     for name, volume in spec.volumes.items():

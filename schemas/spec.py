@@ -198,7 +198,7 @@ class Service(Strict):
 
     def for_color(self, color: str) -> Service:
         """This service as `color` runs it, with its per-colour differences applied."""
-        override = dict(self.per_color).get(color)
+        override = {str(k): v for k, v in self.per_color.items()}.get(color)
         if not override:
             return self
         doc = self.model_dump(exclude_unset=True, exclude={"per_color"})
