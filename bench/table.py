@@ -125,8 +125,14 @@ def switch_latency(section: dict[str, Any]) -> str:
     text += (
         "The switch step starts when the step before it (`stage`: the new config written and "
         "checked with `nginx -t` inside the proxy) reports; its line is time-stamped as it "
-        "arrives. The whole step is the atomic install, SIGHUP to nginx through the Docker API "
-        "and the proof (3 answers in a row from the new colour, each on a new connection).\n"
+        "arrives. The whole step is the atomic install, SIGHUP to nginx (through a pidfd opened "
+        "while staging when the engine is local, else the Docker API) and the proof: nginx's "
+        "workers from before the reload no longer accept connections (`docker top`), then 3 "
+        "answers in a row from the new colour, each on a new connection. nginx itself keeps its "
+        "old workers accepting for 100 ms after a reload (`ngx_msleep(100)` in its master "
+        "process), so a load client's new connections reach the new colour only by chance "
+        "before that: about 100 ms is nginx's floor for this figure, and the proof cannot be "
+        "shorter.\n"
     )
     return text
 
