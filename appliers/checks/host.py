@@ -136,20 +136,23 @@ def check_ports(ctx: Context) -> Outcome:
                 findings.append((FAIL, f"{port} ({owner}) is taken by container {name}"))
         elif port_free(port):
             notes.append(f"{port} free")
-        elif (mine := _own_container(ctx, owner)) is not None:
+        elif (mine := _starting(ctx, owner, process := process_on_port(port))) is not None:
             # Docker publishes a port before the container counts as running (a start in
             # progress, say after a killed apply): the port is this service's own.
             notes.append(f"{port} held by {mine.name} ({mine.state}, this project)")
         else:
-            findings.append((FAIL, f"{port} ({owner}) is taken by {process_on_port(port)}"))
+            findings.append((FAIL, f"{port} ({owner}) is taken by {process}"))
     findings += _exposed(ctx)
     return summarize(findings, "; ".join(notes))
 
 
-def _own_container(ctx: Context, address: str) -> LiveContainer | None:
-    """A container of this project, in any state, of the service at `address`."""
+def _starting(ctx: Context, address: str, holder: str) -> LiveContainer | None:
+    """The container of this project's service at `address` that Docker is starting, when
+    Docker's port proxy holds the port: a container that is not running yet, nor stopped."""
+    if "docker-proxy" not in holder:
+        return None
     try:
-        containers = ctx.containers()
+        containers = [c for c in ctx.containers() if c.state not in ("exited", "dead")]
     except SpecctlError:
         return None
     if address == ctx.desired.proxy.address:
