@@ -51,15 +51,24 @@ def serving_workers(container_id: str) -> frozenset[str] | None:
 class Reload:
     """Whether nginx serves every new connection with workers started after `before`."""
 
+    # Where Docker cannot list a container's processes (`docker top` needs `ps` on the host):
+    # nginx's fixed 100 ms pause before the old workers stop accepting, with room to spare.
+    FALLBACK_SECONDS = 0.5
+
     def __init__(self, container_id: str | None, before: frozenset[str] | None) -> None:
         self.container_id = container_id
         self.before = before
+        self.started = time.monotonic()  # made just before the signal
         self.done = container_id is None  # nginx was started with the new config
 
     def finished(self) -> bool:
-        if not self.done and self.container_id is not None and self.before is not None:
-            now = serving_workers(self.container_id)
-            self.done = now is not None and bool(now) and not (now & self.before)
+        if self.done or self.container_id is None:
+            return True
+        now = serving_workers(self.container_id) if self.before is not None else None
+        if now is None or self.before is None:
+            self.done = time.monotonic() - self.started >= self.FALLBACK_SECONDS
+        else:
+            self.done = bool(now) and not (now & self.before)
         return self.done
 
 
