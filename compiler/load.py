@@ -275,6 +275,8 @@ def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
     return None
 
 
+# Variables filled at compile time end up in generated/ (committed) and in container labels.
+SECRET_VARIABLE = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|APIKEY)$", re.IGNORECASE)
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
 
 
@@ -294,6 +296,17 @@ def interpolate(data: Any, env: Mapping[str, str], positions: Positions, filenam
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
+            if SECRET_VARIABLE.search(name):
+                problems.append(
+                    Problem(
+                        filename,
+                        *_locate(path, positions),
+                        dotted(path),
+                        f"${{{name}}} would write a secret into the generated files and a "
+                        "container label; set the whole value in an env file (env_files) instead",
+                    )
+                )
+                return ""
             if name in env and (env[name] or default is None):
                 return env[name]
             if default is not None:

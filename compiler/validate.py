@@ -247,15 +247,29 @@ def _escaping_paths(spec: Spec) -> Iterator[Finding]:
             yield where, f"{path!r} escapes the project root; keep paths inside it"
 
 
+# `scheme://user:password@host`: a password written into a URL.
+_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:([^\s/@]+)@", re.IGNORECASE)
+
+
 def _secret_literals(spec: Spec) -> Iterator[Finding]:
     for name, service in spec.services.items():
         for key, value in service.environment.items():
+            where = ("services", name, "environment", key)
             if SECRET_NAME.search(key) and str(value) != "":
                 yield (
-                    ("services", name, "environment", key),
+                    where,
                     (
                         f"{key} looks like a secret; secrets belong in env files "
                         "(env_files), never in the spec"
+                    ),
+                )
+            elif _URL_PASSWORD.search(str(value)):
+                yield (
+                    where,
+                    (
+                        f"{key} holds a URL with a password, which would be written into the "
+                        "generated files and a container label; "
+                        f"put {key} in an env file (env_files)"
                     ),
                 )
 

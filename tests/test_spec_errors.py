@@ -244,6 +244,20 @@ CASES = [
         "    depends_on: {web: healthy}\n",
         "spec.yaml:13:5: services.db.depends_on: depends_on goes round in a circle: db → web → db",
     ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    environment: {DATABASE_URL: 'postgresql://app:hunter22@db/app'}\n",
+        "spec.yaml:9:19: services.web.environment.DATABASE_URL: DATABASE_URL holds a URL with a "
+        "password, which would be written into the generated files and a container label; put "
+        "DATABASE_URL in an env file (env_files)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    environment: {DATABASE_URL: 'postgresql://app:${DB_PASSWORD}@db/app'}\n",
+        "spec.yaml:9:19: services.web.environment.DATABASE_URL: ${DB_PASSWORD} would write a "
+        "secret into the generated files and a container label; set the whole value in an env "
+        "file (env_files) instead",
+    ),
 ]
 
 
