@@ -288,6 +288,7 @@ def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
 
 
 PLACEHOLDERS = ("color", "project")
+LOOSE_FIELDS = frozenset({"command", "healthcheck", "environment", "compose"})
 # `{name}` not part of `${VAR}` (Compose and shell interpolation) or of `{{`/`}}`.
 _PLACEHOLDER = re.compile(r"(?<![${])\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 
@@ -306,18 +307,26 @@ def _placeholders(spec: Spec) -> Iterator[Finding]:
             strings.append((("volumes", name, "name"), volume.name))
     if spec.backups.database is not None:
         strings.append((("backups", "database"), spec.backups.database.model_dump()))
+    known = [f"{{{p}}}" for p in PLACEHOLDERS]
     for where, value in strings:
         for at, text in _strings(where, value):
+            # Commands, health checks, environment and the pass-through may hold shell or awk
+            # braces (`awk '{print}'`): there only a near miss of a placeholder is one.
+            loose = any(part in LOOSE_FIELDS for part in at)
             for match in _PLACEHOLDER.finditer(text):
-                if match.group(1) not in PLACEHOLDERS:
-                    known = [f"{{{p}}}" for p in PLACEHOLDERS]
-                    yield (
-                        at,
-                        (
-                            f"unknown placeholder {match.group(0)} (the placeholders are "
-                            f"{' and '.join(known)}){_did_you_mean(match.group(0), known)}"
-                        ),
-                    )
+                if match.group(1) in PLACEHOLDERS:
+                    continue
+                hint = _did_you_mean(match.group(0), known)
+                near = difflib.get_close_matches(match.group(0), known, n=1, cutoff=0.75)
+                if loose and not near:
+                    continue
+                yield (
+                    at,
+                    (
+                        f"unknown placeholder {match.group(0)} (the placeholders are "
+                        f"{' and '.join(known)}){hint}"
+                    ),
+                )
 
 
 def _strings(where: Where, value: object) -> Iterator[tuple[Where, str]]:

@@ -336,3 +336,14 @@ def test_validate_both_configs() -> None:
     ):
         result = run_cli("-f", spec, "validate")
         assert (result.code, result.out, result.err) == (0, f"{spec}: {summary}\n", "")
+
+
+def test_shell_braces_in_commands_are_not_placeholders() -> None:
+    """`awk '{print}'` in a command or health check is shell, not a misspelt `{color}`."""
+    text = GOOD.replace(
+        "    port: 8080\n",
+        "    port: 8080\n    command: [sh, -c, \"awk '{print}' /etc/hosts\"]\n"
+        "    environment: {FORMAT: '{name}'}\n",
+        1,
+    )
+    assert load_spec(text, filename="spec.yaml").services["web"].command is not None
