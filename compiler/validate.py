@@ -277,14 +277,128 @@ def _secret_literals(spec: Spec) -> Iterator[Finding]:
 def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
     for name, service in spec.services.items():
         for key in service.compose:
+            where = ("services", name, "compose", key)
             if key in OWNED_COMPOSE_KEYS:
                 yield (
-                    ("services", name, "compose", key),
+                    where,
                     (f"{key!r} is set by specctl from {OWNED_COMPOSE_KEYS[key]}; use that instead"),
                 )
+            elif key not in COMPOSE_SERVICE_KEYS and not key.startswith("x-"):
+                yield where, _unknown("Compose service key", key, COMPOSE_SERVICE_KEYS)
     for key in spec.proxy.compose:
+        where = ("proxy", "compose", key)
         if key in OWNED_COMPOSE_KEYS:
-            yield ("proxy", "compose", key), f"{key!r} is set by specctl; use the proxy keys"
+            yield where, f"{key!r} is set by specctl; use the proxy keys"
+        elif key not in COMPOSE_SERVICE_KEYS and not key.startswith("x-"):
+            yield where, _unknown("Compose service key", key, COMPOSE_SERVICE_KEYS)
+    for name, volume in spec.volumes.items():
+        if volume.scope == "color" and volume.name is not None and "{color}" not in volume.name:
+            yield (
+                ("volumes", name, "name"),
+                (
+                    f"{volume.name!r} would give both colours one volume; put {{color}} in it, or "
+                    "set scope: shared when both colours must share its data"
+                ),
+            )
+
+
+# The service keys of the Compose specification (compose-spec.io), for the pass-through.
+COMPOSE_SERVICE_KEYS = frozenset(
+    [
+        "annotations",
+        "attach",
+        "blkio_config",
+        "build",
+        "cap_add",
+        "cap_drop",
+        "cgroup",
+        "cgroup_parent",
+        "command",
+        "configs",
+        "container_name",
+        "cpu_count",
+        "cpu_percent",
+        "cpu_period",
+        "cpu_quota",
+        "cpu_rt_period",
+        "cpu_rt_runtime",
+        "cpu_shares",
+        "cpus",
+        "cpuset",
+        "credential_spec",
+        "depends_on",
+        "deploy",
+        "develop",
+        "device_cgroup_rules",
+        "devices",
+        "dns",
+        "dns_opt",
+        "dns_search",
+        "domainname",
+        "driver_opts",
+        "entrypoint",
+        "env_file",
+        "environment",
+        "expose",
+        "extends",
+        "external_links",
+        "extra_hosts",
+        "gpus",
+        "group_add",
+        "healthcheck",
+        "hostname",
+        "image",
+        "init",
+        "ipc",
+        "isolation",
+        "labels",
+        "label_file",
+        "links",
+        "logging",
+        "mac_address",
+        "mem_limit",
+        "mem_reservation",
+        "mem_swappiness",
+        "memswap_limit",
+        "models",
+        "network_mode",
+        "networks",
+        "oom_kill_disable",
+        "oom_score_adj",
+        "pid",
+        "pids_limit",
+        "platform",
+        "ports",
+        "post_start",
+        "pre_stop",
+        "privileged",
+        "profiles",
+        "provider",
+        "pull_policy",
+        "read_only",
+        "restart",
+        "runtime",
+        "scale",
+        "secrets",
+        "security_opt",
+        "shm_size",
+        "stdin_open",
+        "stop_grace_period",
+        "stop_signal",
+        "storage_opt",
+        "sysctls",
+        "tmpfs",
+        "tty",
+        "ulimits",
+        "use_api_socket",
+        "user",
+        "userns_mode",
+        "uts",
+        "volumes",
+        "volumes_from",
+        "working_dir",
+    ]
+)
 
 
 PLACEHOLDERS = ("color", "project")

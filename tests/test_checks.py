@@ -310,8 +310,9 @@ def test_compose_files_current_and_valid(sandbox_factory: Make) -> None:
     assert status == "fail"
     assert "generated/chk4 is stale: compose.blue.yml (run specctl compile)" in detail
 
-    # A pass-through key Compose does not know: the spec loads, `docker compose config` refuses.
-    bad = spec_text("chk4", 21150, services="    compose: {bogus_key: 1}\n")
+    # A nested pass-through key Compose does not know (validate knows only the top-level keys):
+    # the spec loads, `docker compose config` refuses.
+    bad = spec_text("chk4", 21150, services="    compose: {deploy: {bogus_key: 1}}\n")
     box.spec_path.write_text(bad)
     recompile(box)
     box.write(".env.green", ENV[".env.green"])

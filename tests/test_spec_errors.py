@@ -258,6 +258,18 @@ CASES = [
         "secret into the generated files and a container label; set the whole value in an env "
         "file (env_files) instead",
     ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    compose: {hostnme: web}\n",
+        "spec.yaml:9:15: services.web.compose.hostnme: unknown Compose service key 'hostnme'; did "
+        "you mean 'hostname'?",
+    ),
+    (
+        "proxy:\n",
+        "volumes:\n  data: {name: shop_data}\nproxy:\n",
+        "spec.yaml:11:10: volumes.data.name: 'shop_data' would give both colours one volume; put "
+        "{color} in it, or set scope: shared when both colours must share its data",
+    ),
 ]
 
 
