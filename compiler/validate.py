@@ -277,7 +277,7 @@ def _secret_literals(spec: Spec) -> Iterator[Finding]:
 def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
     for name, service in spec.services.items():
         for key in service.compose:
-            where = ("services", name, "compose", key)
+            where: Where = ("services", name, "compose", key)
             if key in OWNED_COMPOSE_KEYS:
                 yield (
                     where,
