@@ -303,8 +303,10 @@ services:
     environment: {{APP_NAME: sick, APP_COLOR: "{{color}}", APP_FAIL_HEALTH: "1"}}
   hog:
     image: specctl-testbed/app:1.0
-    command: [sh, -c, "head -c 16000000 /dev/zero > /dev/shm/fill; exec sleep infinity"]
-    resources: {{memory: 16M}}
+    # 61.5 MiB of /dev/shm (memory that cannot be reclaimed) under a 64M limit: ~96%, with 2 MiB
+    # to spare before the kernel's OOM killer (a 16M limit left 0.5 MiB and sometimes fired).
+    command: [sh, -c, "head -c 64500000 /dev/zero > /dev/shm/fill; exec sleep infinity"]
+    resources: {{memory: 64M}}
     restart: "no"
   redis:
     image: specctl-testbed/redis:7
@@ -595,12 +597,12 @@ def test_probe_directly(deployed: Sandbox, fields: dict[str, Any], ok: bool, tex
 
 @pytest.mark.docker
 def test_resources_over_the_memory_threshold(deployed: Sandbox) -> None:
-    """The hog fills /dev/shm (memory that cannot be reclaimed) up to ~97% of its 16M limit; with
+    """The hog fills /dev/shm (memory that cannot be reclaimed) up to ~96% of its 64M limit; with
     the page cache on top it can reach the limit itself (shown as 100%)."""
     result = run_one(deployed, {"name": "p", "kind": "resources", "service": "hog"})
     assert not result.ok
     assert re.fullmatch(
-        r"blue\.service\.hog: memory \d+\.\dMiB/16\.0MiB \((9[5-9]|100)%\) is above 95% of its limit",
+        r"blue\.service\.hog: memory \d+\.\dMiB/64\.0MiB \((9[5-9]|100)%\) is above 95% of its limit",
         result.detail,
     ), result.detail
 
