@@ -20,7 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.reader import ReaderError
 
-from specctl.compiler.validate import validate_meaning
+from specctl.compiler.validate import SECRET_NAME, validate_meaning
 from specctl.schemas.errors import Problem, SpecError
 from specctl.schemas.spec import Spec
 
@@ -275,8 +275,6 @@ def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
     return None
 
 
-# Variables filled at compile time end up in generated/ (committed) and in container labels.
-SECRET_VARIABLE = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|APIKEY)$", re.IGNORECASE)
 _VAR = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\})")
 
 
@@ -296,7 +294,8 @@ def interpolate(data: Any, env: Mapping[str, str], positions: Positions, filenam
             if match.group(0) == "$$":
                 return "$"
             name, default = match.group(1), match.group(2)
-            if SECRET_VARIABLE.search(name):
+            # Filled at compile time, it would end up in generated/ and in container labels.
+            if SECRET_NAME.search(name):
                 problems.append(
                     Problem(
                         filename,

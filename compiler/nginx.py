@@ -95,9 +95,12 @@ class Block:
     name: str
     first: int
     last: int
-    servers: tuple[str, ...]
     context: str = "http"
     entries: tuple[Server, ...] = ()
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        return tuple(e.address for e in self.entries)
 
 
 def find_upstreams(text: str, *, filename: str) -> dict[str, list[Block]]:
@@ -127,8 +130,7 @@ def find_upstreams(text: str, *, filename: str) -> dict[str, list[Block]]:
         elif token == "}":
             if open_block is not None and len(stack) == open_block[2]:
                 name, first, _, context = open_block
-                servers = tuple(e.address for e in entries)
-                block = Block(name, first, line, servers, context, tuple(entries))
+                block = Block(name, first, line, context, tuple(entries))
                 found.setdefault(name, []).append(block)
                 open_block = None
             if stack:

@@ -458,6 +458,11 @@ def _strings(where: Where, value: object) -> Iterator[tuple[Where, str]]:
 _DOCKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
+def _sample(name: str, spec: Spec) -> str:
+    """A name as one colour gets it, to check what Docker will be given."""
+    return name.replace("{color}", "blue").replace("{project}", spec.project)
+
+
 def _container_names(spec: Spec) -> Iterator[Finding]:
     """Fixed container names and extra aliases: one per colour (else blue and green claim the
     same name, and nginx or a backend may reach the other colour), none on shared services."""
@@ -468,7 +473,7 @@ def _container_names(spec: Spec) -> Iterator[Finding]:
         fields += [(("aliases", i), alias) for i, alias in enumerate(svc.aliases)]
         for key, value in fields:
             where = ("services", name, *(key if isinstance(key, tuple) else (key,)))
-            filled = value.replace("{color}", "blue").replace("{project}", spec.project)
+            filled = _sample(value, spec)
             if not _DOCKER_NAME.fullmatch(filled):
                 yield where, f"{value!r} is not a Docker name (letters, digits, _ . -)"
             elif svc.scope == "color" and "{color}" not in value:
@@ -541,7 +546,7 @@ def _deploy_breakers(spec: Spec) -> Iterator[Finding]:
             )
     for name, volume in spec.volumes.items():
         if volume.name is not None:
-            filled = volume.name.replace("{color}", "blue").replace("{project}", spec.project)
+            filled = _sample(volume.name, spec)
             if not _DOCKER_NAME.fullmatch(filled):
                 yield (
                     ("volumes", name, "name"),
