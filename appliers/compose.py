@@ -14,7 +14,8 @@ from specctl.appliers.engine import api
 from specctl.appliers.envfiles import env_prints
 from specctl.appliers.errors import api_error, compose_error
 from specctl.appliers.project import Project
-from specctl.compiler.compose import dump_yaml
+from specctl.compiler.compose import CONFIG_HASH_LABEL, CONFIG_LABEL, dump_yaml
+from specctl.compiler.compose import labels as compose_labels
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError
 
@@ -36,21 +37,32 @@ CPU_SHARES = 1024
 def env_label_override(project: Project, desired: Desired, which: str) -> Path:
     """A small override file that labels each container with fingerprints of its env-file
     values, so a later plan sees a changed secret without ever reading the container's env;
-    a colour's services also boot with a low CPU weight."""
+    names each built service's immutable tag (the generated files stay the same from one
+    build to the next); a colour's services also boot with a low CPU weight."""
     prints = env_prints(project, desired)
     color = which == desired.color
     members = desired.services if color else [*desired.shared]
     services: dict[str, Any] = {}
     for svc in members:
         labels = {f"specctl.env.{k}": v for k, v in prints.get(svc.name, {}).items()}
+        if svc.build is not None and svc.image is not None:
+            # The tag and the config labels of the tagged service (the generated file has
+            # the spec's image name, which says nothing of the build).
+            tagged = compose_labels(svc)
+            labels.update({k: tagged[k] for k in (CONFIG_HASH_LABEL, CONFIG_LABEL)})
         entry: dict[str, Any] = {"labels": labels} if labels else {}
+        if svc.build is not None and svc.image is not None:
+            entry["image"] = svc.image
         if color:
             entry["cpu_shares"] = BOOT_CPU_SHARES
         if entry:
             services[svc.name] = entry
     path = runtime_dir(project) / f"env-labels.{which}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "# Written by specctl apply: env-file fingerprints (never values), boot CPU weight.\n"
+    text = (
+        "# Written by specctl apply: env-file fingerprints (never values), built images' tags,"
+        " boot CPU weight.\n"
+    )
     text += dump_yaml({"services": services}) if services else "services: {}\n"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

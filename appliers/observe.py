@@ -13,6 +13,7 @@ import crossplane
 
 from specctl.appliers import engine
 from specctl.appliers.engine import api
+from specctl.appliers.images import present_tags
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired, DesiredPath
@@ -45,8 +46,14 @@ def observe(project: Project, *, now: float | None = None) -> Live:
         containers=containers,
         nginx=nginx,
         paths=observe_paths(project, list(paths.values()), now=now),
+        images=sorted(present_tags(wanted_images(desired))),
         api_calls=client.calls - before,
     )
+
+
+def wanted_images(desired: list[Desired]) -> list[str]:
+    """Every image reference the spec names for either colour, the proxy's included."""
+    return sorted({s.image for d in desired for s in (*d.services, *d.shared, d.proxy) if s.image})
 
 
 def observe_paths(

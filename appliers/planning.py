@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from specctl.appliers.envfiles import env_prints
+from specctl.appliers.images import build_warnings
 from specctl.appliers.observe import observe
 from specctl.appliers.project import Project
 from specctl.compiler.active import detect_active, other_color
@@ -66,7 +67,7 @@ def make_plan(
             requested=target,
             recreate_shared=recreate_shared,
         )
-    lines = base_warnings(project)
+    lines = base_warnings(project) + build_warnings(project.root, desired[plan.target])
     if lines:
         plan = plan.model_copy(update={"warnings": [*plan.warnings, *lines]})
     return Planned(plan=plan, desired=desired[plan.target], live=live, active=active)

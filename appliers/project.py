@@ -35,10 +35,18 @@ class Project:
         return digest(self.spec, self.inputs)
 
     def desired(self, color: str) -> Desired:
-        """The spec expanded for a colour (computed once per process)."""
+        """The spec expanded for a colour, built services tagged by their build context as it
+        is now (computed once per process)."""
         if color not in self._desired:
-            self._desired[color] = desired_for(self.spec, color, self.inputs)
+            from specctl.appliers.images import tagged
+
+            self._desired[color] = tagged(self.root, desired_for(self.spec, color, self.inputs))
         return self._desired[color]
+
+    def expanded(self, color: str) -> Desired:
+        """The spec expanded for a colour as written: built images not tagged, so nothing but
+        the spec and its base are read (validate, compile)."""
+        return desired_for(self.spec, color, self.inputs)
 
     def path(self, relative: str) -> Path:
         """A spec path (relative to the project root, or absolute) on this host."""

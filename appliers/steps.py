@@ -18,6 +18,7 @@ from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
 from specctl.appliers.proof import NotProven
 from specctl.appliers.switch import stage_config, switch_staged, switch_to
+from specctl.compiler.images import describe, image_needs
 from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.errors import ApplyError
 from specctl.schemas.plan import Step, StepName
@@ -42,6 +43,20 @@ def pre_checks(run: Run, step: Step) -> str:
         run.forced.append("--force: " + ", ".join(r.name for r in failed))
     passed = len(results) - len(failed) - len(warned)
     return f"{passed} passed, {len(warned)} warnings, {len(failed)} failed"
+
+
+def images(run: Run, step: Step) -> str:
+    """Build and pull what the deploy needs, found again now (a re-run after a crash, or
+    another apply, may have built some of it meanwhile)."""
+    from specctl.appliers.images import present_tags, provide
+    from specctl.appliers.observe import wanted_images
+
+    desired = run.desired
+    todo = image_needs(desired, present_tags(wanted_images([desired])))
+    if todo:
+        run.rec.line(f"  {describe(todo)}")
+        provide(run.project, desired, todo)
+    return describe(todo)
 
 
 def permissions(run: Run, step: Step) -> str:
@@ -283,6 +298,7 @@ def retire(run: Run, step: Step) -> str:
 
 ACTIONS: dict[StepName, Action] = {
     StepName.PRE_CHECKS: pre_checks,
+    StepName.IMAGES: images,
     StepName.PERMISSIONS: permissions,
     StepName.BACKUP: backup,
     StepName.DEPLOY: deploy,

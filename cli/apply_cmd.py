@@ -61,6 +61,48 @@ def register(app: typer.Typer) -> None:
         )
         raise typer.Exit(apply(project(), opts, out=sys.stdout))
 
+    @app.command()
+    def build(
+        target: Annotated[
+            str | None,
+            typer.Option("--target", "-t", help="blue or green (default: both colours)."),
+        ] = None,
+    ) -> None:
+        """Build the images of services with build: (tagged by their context) and pull missing
+        registry images, as apply would, without changing any container."""
+        from specctl.appliers.checks.engine import stale_generated
+        from specctl.appliers.images import present_tags, provide
+        from specctl.appliers.observe import wanted_images
+        from specctl.compiler.images import describe, image_needs
+        from specctl.schemas.errors import SpecctlError
+        from specctl.schemas.spec import COLORS
+
+        proj = project()
+        if target is not None and target not in COLORS:
+            raise typer.BadParameter("must be blue or green", param_hint="--target")
+        stale = stale_generated(proj)
+        if stale:
+            raise SpecctlError(
+                f"generated files are stale: {', '.join(stale)}",
+                hint="run specctl compile first (build uses the generated compose files)",
+            )
+        done: set[str] = set()
+        for color in [target] if target else list(COLORS):
+            desired = proj.desired(color)
+            todo = [
+                n
+                for n in image_needs(desired, present_tags(wanted_images([desired])))
+                if n.image not in done
+            ]
+            typer.echo(f"{color}: {describe(todo)}")
+            if todo:
+                provide(proj, desired, todo)
+                done.update(n.image for n in todo)
+        for color in [target] if target else list(COLORS):
+            for svc in (*proj.desired(color).services, *proj.desired(color).shared):
+                if svc.build is not None:
+                    typer.echo(f"  {svc.address}: {svc.image}")
+
     @app.command("rollback")
     def rollback_cmd() -> None:
         """Switch traffic back to the previous colour (instantly when it is still running)."""

@@ -90,7 +90,7 @@ def validate() -> None:
     base, spec = proj.inputs.base_nginx, proj.spec
     if base is not None:  # what only rendering finds: a base specctl cannot retarget
         for color in COLORS:
-            render_nginx(spec, proj.desired(color), header="", base=base)
+            render_nginx(spec, proj.expanded(color), header="", base=base)
         for warning in colour_lines(base, spec, base_name=spec.proxy.base or "base"):
             typer.echo(f"warning: {warning}", err=True)
     services = len(proj.spec.services)

@@ -12,6 +12,8 @@ from specctl.compiler.expand import port_mapping, view_json
 from specctl.schemas.desired import Desired, DesiredMount, DesiredService
 
 LABEL = "specctl"
+CONFIG_HASH_LABEL = f"{LABEL}.config-hash"
+CONFIG_LABEL = f"{LABEL}.config"
 _CONDITIONS = {
     "started": "service_started",
     "healthy": "service_healthy",
@@ -119,8 +121,8 @@ def labels(svc: DesiredService) -> dict[str, str]:
         f"{LABEL}.project": svc.project.rsplit("-", 1)[0],
         f"{LABEL}.service": svc.name,
         f"{LABEL}.scope": svc.scope,
-        f"{LABEL}.config-hash": svc.config_hash,
-        f"{LABEL}.config": _escape(view_json(svc.view)),
+        CONFIG_HASH_LABEL: svc.config_hash,
+        CONFIG_LABEL: _escape(view_json(svc.view)),
     }
     if svc.color is not None:
         out[f"{LABEL}.color"] = svc.color

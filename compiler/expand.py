@@ -196,12 +196,14 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         fields["extra_aliases"] = [_fill(a, spec, color) for a in svc.aliases]
     if svc.container_name is not None:
         fields["container_name"] = _fill(svc.container_name, spec, color)
+    if svc.pull != "missing":
+        fields["pull"] = svc.pull
     ip = host_ip(svc.bind)
     if fields["host_port"] is not None and ip is not None:
         # Only when set, so containers published on every address before `bind` existed keep
         # their config hash when the spec asks for that still.
         fields["host_ip"] = ip
-    return _finish(fields)
+    return finish(fields)
 
 
 def _env_text(value: object) -> str:
@@ -220,6 +222,7 @@ IDENTITY = (
     "aliases",
     "health_url_path",
     "required_env",
+    "pull",
 )
 
 
@@ -234,7 +237,12 @@ def view_json(view: dict[str, Any]) -> str:
     return json.dumps(view, sort_keys=True, separators=(",", ":"))
 
 
-def _finish(fields: dict[str, Any]) -> DesiredService:
+def recipe(svc: DesiredService) -> dict[str, Any]:
+    """The fields `svc` was made from, to make it again with one of them changed."""
+    return {k: getattr(svc, k) for k in svc.model_fields_set if k not in ("view", "config_hash")}
+
+
+def finish(fields: dict[str, Any]) -> DesiredService:
     view = view_of(fields)
     digest = hashlib.sha256(view_json(view).encode()).hexdigest()[:16]
     return DesiredService(**fields, view=view, config_hash=digest)
@@ -288,7 +296,9 @@ def _proxy(spec: Spec) -> DesiredService:
     }
     if proxy.networks:
         fields["networks"] = list(proxy.networks)
-    return _finish(fields)
+    if proxy.pull != "missing":
+        fields["pull"] = proxy.pull
+    return finish(fields)
 
 
 def _upstreams(spec: Spec, color: str) -> list[DesiredUpstream]:

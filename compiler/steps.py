@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from specctl.compiler.active import other_color
+from specctl.compiler.images import describe, image_needs
 from specctl.schemas.desired import Desired
 from specctl.schemas.live import Active, Live
 from specctl.schemas.plan import Action, Change, Plan, Step, StepName
@@ -54,6 +55,10 @@ def apply_steps(
     steps: list[Step] = []
     if moving:
         steps.append(Step(name=StepName.PRE_CHECKS, color=color, detail="pre-deployment checks"))
+    todo = image_needs(desired, set(live.images)) if deploy else []
+    if todo:
+        # Before anything changes: a build that fails leaves the host as it was.
+        steps.append(Step(name=StepName.IMAGES, color=color, detail=describe(todo)))
     if paths:
         steps.append(Step(name=StepName.PERMISSIONS, detail=f"fix {len(paths)} managed paths"))
     if moving and spec.backups.enabled:

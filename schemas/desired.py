@@ -49,6 +49,7 @@ class DesiredService(Frozen):
     extra_aliases: list[str] | None = None
     container_name: str | None = None
     networks: list[str] | None = None  # external networks joined besides the shared one
+    pull: str = "missing"  # registry images: missing | always | never (never a recreate)
     view: dict[str, Any]  # what decides a recreate, stored on the container as a label
     config_hash: str
 

@@ -122,6 +122,7 @@ class Live(Tolerant):
     containers: list[LiveContainer] = []
     nginx: LiveNginx = LiveNginx()
     paths: list[LivePath] = []
+    images: list[str] = []  # the tags, of those the spec names, that this host has
     api_calls: int = 0
 
     def of_project(self, compose_project: str) -> list[LiveContainer]:

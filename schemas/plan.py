@@ -45,6 +45,7 @@ class StepName(StrEnum):
     """The steps apply and rollback execute, in the words the user reads."""
 
     PRE_CHECKS = "pre-checks"
+    IMAGES = "images"
     PERMISSIONS = "permissions"
     BACKUP = "backup"
     DEPLOY = "deploy"

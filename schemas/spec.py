@@ -18,6 +18,11 @@ from specctl.schemas.units import Address, Duration, Mode, Port, Size
 COLORS: tuple[str, str] = ("blue", "green")
 Color = Literal["blue", "green"]
 Scope = Literal["color", "shared"]
+PullPolicy = Literal["missing", "always", "never"]
+PULL_FIELD_HELP = (
+    "When a registry image is pulled: missing (when not on this host), always (every deploy), "
+    "never (it must be here already). Built images are built, never pulled."
+)
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=48)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -124,6 +129,7 @@ OWNED_COMPOSE_KEYS: dict[str, str] = {
     "networks": "the generated network",
     "labels": "the generated labels",
     "container_name": "the generated names",
+    "pull_policy": "pull",
 }
 
 
@@ -145,6 +151,7 @@ PER_COLOR_KEYS = frozenset(
 class Service(Strict):
     image: str | None = None
     build: Build | None = None
+    pull: PullPolicy = Field(default="missing", description=PULL_FIELD_HELP)
     command: list[str] | str | None = None
     scope: Scope = "color"
     port: Port | None = Field(default=None, description="The port the service listens on inside.")
@@ -213,6 +220,11 @@ class Service(Strict):
     def _image_or_build(self) -> Service:
         if self.image is None and self.build is None:
             raise ValueError("give image, build, or both (build with image names the built tag)")
+        if self.build is not None and "pull" in self.model_fields_set:
+            raise ValueError(
+                "pull applies to registry images; this service is built from build.context "
+                "(its image is tagged by the build, never pulled)"
+            )
         if self.host_port is not None and self.port is None:
             raise ValueError("host_port needs port (the container port it publishes)")
         if "bind" in self.model_fields_set and self.host_port is None:
@@ -281,6 +293,7 @@ class Tls(Strict):
 
 class Proxy(Strict):
     image: str
+    pull: PullPolicy = Field(default="missing", description=PULL_FIELD_HELP)
     ports: list[ProxyPort] = [ProxyPort(host=80)]
     base: str | None = Field(
         default=None,
@@ -321,6 +334,7 @@ class Deploy(Strict):
 PRE_CHECKS = (
     "docker",
     "compose_files",
+    "images",
     "env_files",
     "tls",
     "paths",

@@ -596,7 +596,7 @@ def test_json_lists_every_check_and_the_exit_code(sandbox_factory: Make) -> None
     assert (doc["format_version"], doc["kind"], doc["target"]) == (1, "pre", "blue")
     assert [c["name"] for c in doc["checks"]] == list(CHECKS)
     assert all(c["status"] == "pass" and c["detail"] for c in doc["checks"]), doc["checks"]
-    assert doc["summary"] == {"pass": 11, "warn": 0, "fail": 0, "total": 11}
+    assert doc["summary"] == {"pass": 12, "warn": 0, "fail": 0, "total": 12}
 
     # No engine: the docker check fails, every other check still runs and reports.
     no_engine = {"DOCKER_HOST": "unix:///tmp/chk12-no-engine.sock"}

@@ -193,7 +193,7 @@ def test_the_example_specs_publish_no_service_beyond_loopback() -> None:
     for name in SPECS:
         project = load_project(SPECS[name])
         for color in ("blue", "green"):
-            desired = project.desired(color)
+            desired = project.expanded(color)
             published = [s for s in (*desired.services, *desired.shared) if s.host_port]
             assert published and all(s.host_ip == "127.0.0.1" for s in published), name
 

@@ -32,6 +32,13 @@ def spec(text: str | None = None) -> Spec:
     return load_spec(text or SPEC_TEXT, filename="demo.yaml")
 
 
+# Every image the demo spec names, as the engine lists it: the host has them all.
+HERE = [
+    f"specctl-testbed/{name}"
+    for name in ("app:1.0", "app:1.1", "nginx:1.22", "postgres:15", "redis:7")
+]
+
+
 def live(rows: list[dict[str, Any]] = ROWS, paths: list[LivePath] | None = None) -> Live:
     upstreams = {
         name: list(blocks[0].servers)
@@ -42,6 +49,7 @@ def live(rows: list[dict[str, Any]] = ROWS, paths: list[LivePath] | None = None)
         containers=[container_from_row(r) for r in rows],
         nginx=LiveNginx(running=True, config_present=True, config_sha256="x", upstreams=upstreams),
         paths=paths if paths is not None else right_paths(),
+        images=HERE,
     )
 
 

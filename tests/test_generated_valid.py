@@ -51,7 +51,7 @@ def copy_of_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         for color in ("blue", "green"):
-            for svc in (*project.desired(color).services, *project.desired(color).shared):
+            for svc in (*project.expanded(color).services, *project.expanded(color).shared):
                 for env in svc.env_files:
                     path = project.path(env)
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def test_every_generated_nginx_config_passes_nginx_t(
     color = file.split(".")[1]
     spec_file = "spec.yaml" if project_name == "spheroseg" else "demo.yaml"
     project = load_project(copy_of_repo / "config" / spec_file)
-    desired = project.desired(color)
+    desired = project.expanded(color)
     # Stand-ins answer to each upstream's host name, so nginx can resolve it.
     hosts = sorted({u.server.split(":")[0] for u in desired.upstreams})
     client.containers.run(

@@ -18,6 +18,7 @@ from specctl.appliers.checks.base import (
 )
 from specctl.appliers.engine import api
 from specctl.appliers.project import Project, stale_files
+from specctl.compiler.images import normalized
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.spec import COLORS
 
@@ -116,3 +117,42 @@ def _missing_env_files(ctx: Context, which: str) -> list[str]:
 def _last(output: str) -> str:
     lines = [line for line in output.splitlines() if line.strip()]
     return lines[-1][:300] if lines else "(no output)"
+
+
+def check_images(ctx: Context) -> Outcome:
+    """Every image the deploy runs is on this host, or will be built (its context and
+    Dockerfile exist) or pulled (by its pull policy) before anything changes."""
+    from specctl.appliers.images import build_problem, present_tags
+    from specctl.appliers.observe import wanted_images
+
+    desired = ctx.desired
+    try:
+        present = present_tags(wanted_images([desired]))
+    except SpecctlError:  # Docker down: the docker check says why
+        return WARN, "not checked: the Docker engine does not answer"
+    findings: list[Finding] = []
+    counts = {"here": 0, "build": 0, "pull": 0}
+    for svc in (*desired.services, *desired.shared, desired.proxy):
+        if svc.image is None:
+            continue
+        here = normalized(svc.image) in present
+        if svc.build is not None:
+            problem = build_problem(ctx.project.root, svc)
+            if problem is not None:
+                findings.append((FAIL, problem))
+            counts["here" if here else "build"] += 1
+        elif here and svc.pull != "always":
+            counts["here"] += 1
+        elif svc.pull == "never":
+            findings.append(
+                (
+                    FAIL,
+                    f"{svc.address}: image {svc.image} is not on this host, and pull: never "
+                    "(load it: docker load / docker build -t, or set pull: missing)",
+                )
+            )
+        else:
+            counts["pull"] += 1
+    words = {"here": "on this host", "build": "to build", "pull": "to pull"}
+    ok = ", ".join(f"{counts[k]} {words[k]}" for k in words if counts[k]) or "no images"
+    return summarize(findings, ok)

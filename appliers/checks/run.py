@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from specctl.appliers.checks.base import FAIL, PASS, WARN, Context, Outcome
-from specctl.appliers.checks.engine import check_compose_files, check_docker
+from specctl.appliers.checks.engine import check_compose_files, check_docker, check_images
 from specctl.appliers.checks.files import (
     check_env_files,
     check_paths,
@@ -45,6 +45,7 @@ Check = Callable[[Context], Outcome]
 CHECKS: dict[str, Check] = {
     "docker": check_docker,
     "compose_files": check_compose_files,
+    "images": check_images,
     "env_files": check_env_files,
     "tls": check_tls,
     "paths": check_paths,
