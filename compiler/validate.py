@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Spec
+from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Service, Spec
 from specctl.schemas.units import size_bytes
 
 Where = tuple[str | int, ...]
@@ -31,6 +31,30 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _deploy_breakers,
     )
     return [finding for check in checks for finding in check(spec)]
+
+
+Place = Callable[[Where], Where | None]
+
+
+def _services(spec: Spec) -> Iterator[tuple[str, Service, Place]]:
+    """Each service as written, then as each colour with `per_color` runs it; a finding about
+    the colour's service is placed at the override that caused it (a finding about a field the
+    colour does not override was already reported for the service as written)."""
+    for name, svc in spec.services.items():
+        yield name, svc, lambda where: where
+        for color, override in svc.per_color.items():
+
+            def place(
+                where: Where,
+                name: str = name,
+                color: str = color,
+                keys: frozenset[str] = frozenset(override),
+            ) -> Where | None:
+                if len(where) > 2 and where[2] in keys:
+                    return ("services", name, "per_color", color, *where[2:])
+                return None
+
+            yield name, svc.for_color(color), place
 
 
 def _skips(spec: Spec) -> Iterator[Finding]:
@@ -233,12 +257,13 @@ def _escaping_paths(spec: Spec) -> Iterator[Finding]:
         (("logs", "dir"), spec.logs.dir),
     ]
     candidates += [(("paths", n, "path"), mp.path) for n, mp in spec.paths.items()]
-    for name, service in spec.services.items():
-        candidates += [
+    for name, service, place in _services(spec):
+        mine: list[tuple[Where, str]] = [
             (("services", name, "env_files", i), f) for i, f in enumerate(service.env_files)
         ]
         if service.build is not None:
-            candidates.append((("services", name, "build", "context"), service.build.context))
+            mine.append((("services", name, "build", "context"), service.build.context))
+        candidates += [(at, f) for w, f in mine if (at := place(w)) is not None]
     for where, path in candidates:
         if path.startswith("/"):
             continue
@@ -252,9 +277,11 @@ _URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:([^\s/@]+)@", re.IGNO
 
 
 def _secret_literals(spec: Spec) -> Iterator[Finding]:
-    for name, service in spec.services.items():
+    for name, service, place in _services(spec):
         for key, value in service.environment.items():
-            where = ("services", name, "environment", key)
+            where = place(("services", name, "environment", key))
+            if where is None:
+                continue
             if SECRET_NAME.search(key) and str(value) != "":
                 yield (
                     where,
@@ -275,9 +302,12 @@ def _secret_literals(spec: Spec) -> Iterator[Finding]:
 
 
 def _compose_passthrough(spec: Spec) -> Iterator[Finding]:
-    for name, service in spec.services.items():
+    for name, service, place in _services(spec):
         for key in service.compose:
-            where: Where = ("services", name, "compose", key)
+            placed = place(("services", name, "compose", key))
+            if placed is None:
+                continue
+            where: Where = placed
             if key in OWNED_COMPOSE_KEYS:
                 yield (
                     where,
@@ -497,29 +527,11 @@ _LOCATION = re.compile(r"/[^\s;{}'\"]*")
 
 def _deploy_breakers(spec: Spec) -> Iterator[Finding]:
     """Values that pass the types but fail later, in Docker, Compose or `nginx -t`."""
-    for name, svc in spec.services.items():
-        where: Where = ("services", name)
-        check = svc.healthcheck
-        if check is not None and check.http is not None and svc.port is None:
-            yield (
-                (*where, "healthcheck", "http"),
-                ("an HTTP health check needs the service's port (set port)"),
-            )
-        resources = svc.resources
-        if resources is not None:
-            for key in ("memory", "memory_reservation"):
-                value = getattr(resources, key)
-                if value is not None and value.strip().isdigit():
-                    yield (
-                        (*where, "resources", key),
-                        (f"{value} would be bytes; give a unit such as {value}M or {value}G"),
-                    )
-            reservation, limit = resources.memory_reservation, resources.memory
-            if reservation and limit and size_bytes(reservation) > size_bytes(limit):
-                yield (
-                    (*where, "resources", "memory_reservation"),
-                    (f"{reservation} is above the limit {limit}"),
-                )
+    for name, svc, place in _services(spec):
+        for at, message in _service_breakers(("services", name), svc):
+            placed = place(at)
+            if placed is not None:
+                yield placed, message
     yield from _cycles(spec)
     seen: dict[str, int] = {}
     for index, location in enumerate(spec.proxy.locations):
@@ -560,6 +572,31 @@ def _deploy_breakers(spec: Spec) -> Iterator[Finding]:
                 "'proxy' is the name of specctl's nginx service in the shared project; rename this "
                 "service"
             ),
+        )
+
+
+def _service_breakers(where: Where, svc: Service) -> Iterator[Finding]:
+    check = svc.healthcheck
+    if check is not None and check.http is not None and svc.port is None:
+        yield (
+            (*where, "healthcheck", "http"),
+            ("an HTTP health check needs the service's port (set port)"),
+        )
+    resources = svc.resources
+    if resources is None:
+        return
+    for key in ("memory", "memory_reservation"):
+        value = getattr(resources, key)
+        if value is not None and value.strip().isdigit():
+            yield (
+                (*where, "resources", key),
+                (f"{value} would be bytes; give a unit such as {value}M or {value}G"),
+            )
+    reservation, limit = resources.memory_reservation, resources.memory
+    if reservation and limit and size_bytes(reservation) > size_bytes(limit):
+        yield (
+            (*where, "resources", "memory_reservation"),
+            (f"{reservation} is above the limit {limit}"),
         )
 
 

@@ -210,6 +210,18 @@ CASES = [
         "spec.yaml:6:3: services.web: per_color.blue.resources.memory: must be a size such as 512M "
         "or 4G (got 'lots')",
     ),
+    (  # a colour's override is checked as that colour runs it, and named where it is
+        "    port: 8080\n",
+        "    port: 8080\n    per_color: {green: {environment: {API_TOKEN: s3cr3t}}}\n",
+        "spec.yaml:9:39: services.web.per_color.green.environment.API_TOKEN: API_TOKEN looks like "
+        "a secret; secrets belong in env files (env_files), never in the spec",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    per_color: {blue: {compose: {ports: ['1:1']}}}\n",
+        "spec.yaml:9:34: services.web.per_color.blue.compose.ports: 'ports' is set by specctl "
+        "from port / host_port; use that instead",
+    ),
     (
         "    host_port: {offset: 1}\n",
         "    host_port: {offset: 1}\n    resources: {memory: 512}\n",
