@@ -4,15 +4,12 @@ managed upstream blocks rewritten; plus reading upstream blocks back out of a co
 from __future__ import annotations
 
 import functools
-import io
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from crossplane.errors import NgxParserBaseException
-from crossplane.lexer import _balance_braces, _lex_file_object
-
+from specctl.compiler.nginx_walk import walk
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import CompileError
 from specctl.schemas.spec import Spec
@@ -105,45 +102,32 @@ class Block:
 
 def find_upstreams(text: str, *, filename: str) -> dict[str, list[Block]]:
     """Every upstream block of a config, by name (a list: duplicates are the caller's error)."""
-    try:
-        tokens = list(_balance_braces(_lex_file_object(io.StringIO(_no_bom(text))), filename))
-    except NgxParserBaseException as exc:
-        raise CompileError(f"{filename}:{exc.lineno}: {exc.strerror}") from None
     found: dict[str, list[Block]] = {}
-    stack: list[str] = []  # the directives of the enclosing blocks
-    statement: list[tuple[str, int]] = []
     open_block: tuple[str, int, int, str] | None = None  # name, first line, depth, context
     entries: list[Server] = []
-    for token, line, quoted in tokens:
-        if quoted:
-            statement.append((token, line))
-        elif token.startswith("#"):
-            continue  # a comment
-        elif token == "{":
-            directive = statement[0][0] if statement else ""
-            if directive == "upstream" and open_block is None and len(statement) >= 2:
-                context = "stream" if "stream" in stack else "http"
-                open_block = (statement[1][0], statement[0][1], len(stack) + 1, context)
+    for event in walk(text, filename=filename):
+        depth = len(event.stack)
+        if event.kind == "open":
+            words = event.words
+            if event.directive == "upstream" and open_block is None and len(words) >= 2:
+                context = "stream" if "stream" in event.stack else "http"
+                open_block = (words[1][0], words[0][1], depth + 1, context)
                 entries = []
-            stack.append(directive)
-            statement = []
-        elif token == "}":
-            if open_block is not None and len(stack) == open_block[2]:
+        elif event.kind == "close":
+            if open_block is not None and depth == open_block[2]:
                 name, first, _, context = open_block
-                block = Block(name, first, line, context, tuple(entries))
-                found.setdefault(name, []).append(block)
+                found.setdefault(name, []).append(
+                    Block(name, first, event.line, context, tuple(entries))
+                )
                 open_block = None
-            if stack:
-                stack.pop()
-            statement = []
-        elif token == ";":
-            inside = open_block is not None and len(stack) == open_block[2]
-            if inside and len(statement) >= 2 and statement[0][0] == "server":
-                address, at = statement[1]
-                entries.append(Server(address, at, tuple(t for t, _ in statement[2:])))
-            statement = []
-        else:
-            statement.append((token, line))
+        elif (
+            open_block is not None
+            and depth == open_block[2]
+            and event.directive == "server"
+            and len(event.words) >= 2
+        ):
+            address, at = event.words[1]
+            entries.append(Server(address, at, tuple(t for t, _ in event.words[2:])))
     return found
 
 

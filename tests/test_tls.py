@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from specctl.appliers.checks.base import Context
-from specctl.appliers.checks.tls import base_pairs, check_tls
+from specctl.appliers.checks.tls import check_tls
 from specctl.appliers.project import load_project
+from specctl.compiler.nginx_walk import certificate_pairs
 from tests.certbot import certbot_tree
 
 DOMAIN = "app.example"
@@ -86,7 +87,7 @@ def test_a_base_certificate_outside_the_mount_is_named(tmp_path: Path) -> None:
 
 
 def test_base_pairs_reads_each_server_blocks_certificate_and_key() -> None:
-    assert base_pairs(BASE) == [
+    assert certificate_pairs(BASE) == [
         (
             f"/etc/letsencrypt/live/{DOMAIN}/fullchain.pem",
             f"/etc/letsencrypt/live/{DOMAIN}/privkey.pem",

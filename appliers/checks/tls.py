@@ -8,21 +8,17 @@ is a file nginx cannot open), parse, match its key and be within its dates."""
 
 from __future__ import annotations
 
-import io
 import os
 import posixpath
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crossplane.errors import NgxParserBaseException
-from crossplane.lexer import _balance_braces, _lex_file_object
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from specctl.appliers.checks.base import FAIL, WARN, Context, Finding, Outcome, summarize
-
-Pair = tuple[str, str]  # (certificate, key) as nginx inside the container sees them
+from specctl.compiler.nginx_walk import certificate_pairs
 
 
 def check_tls(ctx: Context) -> Outcome:
@@ -35,7 +31,7 @@ def check_tls(ctx: Context) -> Outcome:
     pairs = [(posixpath.join(target, tls.certificate), posixpath.join(target, tls.key))]
     base = ctx.project.inputs.base_nginx
     if base is not None:
-        pairs += [p for p in base_pairs(base) if p not in pairs]
+        pairs += [p for p in certificate_pairs(base) if p not in pairs]
     findings: list[Finding] = []
     notes: list[str] = []
     now = datetime.now(UTC)
@@ -88,35 +84,6 @@ def on_host(inside: str, *, target: str, folder: Path) -> Path:
     if not real.is_file():
         raise ValueError(f"{inside} ({path} on the host) does not exist")
     return real
-
-
-def base_pairs(text: str) -> list[Pair]:
-    """The (ssl_certificate, ssl_certificate_key) pairs of a config, block by block."""
-    try:
-        tokens = list(_balance_braces(_lex_file_object(io.StringIO(text)), "base"))
-    except NgxParserBaseException:
-        return []  # compile reports it
-    pairs: list[Pair] = []
-    stack: list[dict[str, str]] = [{}]
-    statement: list[str] = []
-    for token, _, quoted in tokens:
-        if not quoted and token.startswith("#"):
-            continue
-        if not quoted and token == "{":
-            stack.append({})
-            statement = []
-        elif not quoted and token == "}":
-            found = stack.pop() if len(stack) > 1 else {}
-            if "ssl_certificate" in found and "ssl_certificate_key" in found:
-                pairs.append((found["ssl_certificate"], found["ssl_certificate_key"]))
-            statement = []
-        elif not quoted and token == ";":
-            if len(statement) == 2 and statement[0] in ("ssl_certificate", "ssl_certificate_key"):
-                stack[-1][statement[0]] = statement[1]
-            statement = []
-        else:
-            statement.append(token)
-    return pairs
 
 
 def certificate_dates(cert: x509.Certificate, *, now: datetime, warn_days: int) -> Outcome:
