@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult
@@ -15,6 +16,9 @@ from specctl.appliers.seams import crash_point
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.plan import Plan, Step, StepName
+
+if TYPE_CHECKING:  # nginx imports the Docker SDK
+    from specctl.appliers.nginx import Ready
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Run:
     previous: str | None  # the colour serving before this run
     backup_id: str | None = None
     serving_text: str | None = None  # the nginx config that served before the switch
+    ready: Ready | None = None  # what staging the nginx config learnt, for the switch
     forced: list[str] = field(default_factory=list)
 
 

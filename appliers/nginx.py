@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from docker.errors import DockerException
@@ -55,32 +56,36 @@ def stage(project: Project, text: str) -> Path:
     return path
 
 
-_workers: dict[str, frozenset[str] | None] = {}
+@dataclass
+class Ready:
+    """What staging learnt for the switch that follows: the proxy container, the workers that
+    served before (the switch proof waits until none of them accepts connections any more) and
+    a pidfd to signal its master with (see pidfd), both taken before the config changes."""
+
+    proxy: str
+    workers: frozenset[str] | None
+    handle: int | None = None
+
+    @classmethod
+    def now(cls, proxy: str) -> Ready:
+        from specctl.appliers.proof import serving_workers
+
+        return cls(proxy, serving_workers(proxy))
 
 
-def workers_before(container_id: str) -> frozenset[str] | None:
-    """nginx's serving workers as listed when the config was staged (else now): the switch
-    proof waits until none of them accepts connections any more."""
-    from specctl.appliers.proof import serving_workers
-
-    if container_id in _workers:
-        return _workers.pop(container_id)
-    return serving_workers(container_id)
-
-
-def validate_staged(container_id: str) -> None:
-    """`nginx -t` of the staged config; also readies the reload signal (see pidfd) and notes
-    the workers that serve before it."""
-    from specctl.appliers.proof import serving_workers
-
-    pidfd.prepare(container_id)
-    _workers[container_id] = serving_workers(container_id)
+def validate_staged(container_id: str) -> Ready:
+    """`nginx -t` of the staged config, inside the running proxy; readies the reload."""
+    handle = pidfd.prepare(container_id)
+    ready = Ready.now(container_id)
+    ready.handle = handle
     code, output = exec_in(container_id, nginx_test_argv(f"{NGINX_CONFIG_DIR}/{NEXT}"))
     if code != 0:
+        pidfd.close(handle)
         raise ApplyError(
             f"proxy.nginx: the new config was rejected by `nginx -t` (exit {code}): {output}",
             hint="the live config was not touched; fix the spec or the base config",
         )
+    return ready
 
 
 def install_staged(project: Project) -> None:
@@ -125,14 +130,15 @@ def _routes(blocks: dict[str, list[Block]], upstream: DesiredUpstream) -> bool:
         return False
 
 
-def reload(container_id: str) -> None:
+def reload(ready: Ready) -> None:
     """SIGHUP to nginx's master (PID 1 in the proxy container, started with -c NGINX_CONFIG):
     through the pidfd opened when the config was staged, else one API call. The config was
     validated with `nginx -t` first; the proof that follows catches a reload nginx refused."""
-    if pidfd.send(container_id, signal.SIGHUP):
+    handle, ready.handle = ready.handle, None
+    if handle is not None and pidfd.send(handle, signal.SIGHUP):
         return
     try:
-        api().kill(container_id, signal="SIGHUP")
+        api().kill(ready.proxy, signal="SIGHUP")
     except DockerException as exc:
         raise api_error("proxy.nginx: reload", exc) from None
 

@@ -16,47 +16,46 @@ from pathlib import Path
 
 from specctl.appliers.engine import api
 
-_handles: dict[str, int] = {}
 
-
-def prepare(container_id: str) -> bool:
-    """Open and keep a pidfd on the container's main process; False when that is not possible."""
-    if container_id in _handles:
-        return True
+def prepare(container_id: str) -> int | None:
+    """A pidfd on the container's main process, for `send`; None when that is not possible."""
     if not hasattr(os, "pidfd_open") or not api().base_url.startswith("http+docker://localhost"):
-        return False
+        return None
     from docker.errors import DockerException
 
     try:
         state = api().inspect_container(container_id).get("State", {})
         pid = int(state.get("Pid") or 0)
         if not state.get("Running") or pid <= 0:
-            return False
+            return None
         handle = os.pidfd_open(pid)
     except (DockerException, OSError, ValueError):
-        return False
+        return None
     try:
         ours = container_id in Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8")
     except OSError:
         ours = False
     if not ours:
         os.close(handle)
-        return False
-    _handles[container_id] = handle
-    return True
+        return None
+    return handle
 
 
-def send(container_id: str, signum: signal.Signals) -> bool:
-    """Signal through the prepared pidfd (used once); False when there is none or it failed
-    (the process is gone, or this user may not signal it)."""
-    handle = _handles.pop(container_id, None)
-    if handle is None:
-        return False
+def send(handle: int, signum: signal.Signals) -> bool:
+    """Signal through a pidfd from `prepare`, and close it; False when that failed (the process
+    is gone, or this user may not signal it)."""
     try:
         signal.pidfd_send_signal(handle, signum)
         return True
     except OSError:
         return False
     finally:
+        with contextlib.suppress(OSError):
+            os.close(handle)
+
+
+def close(handle: int | None) -> None:
+    """Give back a pidfd that will not be used."""
+    if handle is not None:
         with contextlib.suppress(OSError):
             os.close(handle)

@@ -259,13 +259,15 @@ def stage(run: Run, step: Step) -> str:
     a rollback the exact config that last served the colour (when it is still there), else the
     colour's generated config."""
     text = nginx.config_for(run.project, run.desired) if run.plan.rollback else None
-    return stage_config(run.project, run.desired, text=text)
+    detail, run.ready = stage_config(run.project, run.desired, text=text)
+    return detail
 
 
 def switch(run: Run, step: Step) -> str:
     """Traffic to the target: install the staged config, reload, prove."""
     _serving(run)
-    proven = switch_staged(run.project, run.desired, progress=run.rec.line)
+    ready, run.ready = run.ready, None
+    proven = switch_staged(run.project, run.desired, ready, progress=run.rec.line)
     slowest = max(proven.values(), default=0.0)
     return f"traffic on {run.desired.color}, proven in {slowest:.2f}s"
 

@@ -6,37 +6,50 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from specctl.appliers import compose, nginx
+from specctl.appliers import compose, nginx, pidfd
 from specctl.appliers.engine import running_container
+from specctl.appliers.nginx import Ready
 from specctl.appliers.project import Project
 from specctl.appliers.proof import Reload, prove_switch
 from specctl.schemas.desired import Desired
 from specctl.schemas.units import seconds
 
 
-def stage_config(project: Project, desired: Desired, *, text: str | None = None) -> str:
+def stage_config(
+    project: Project, desired: Desired, *, text: str | None = None
+) -> tuple[str, Ready | None]:
     """Write the colour's config beside the live one and validate it inside the running nginx,
-    where the upstream host names resolve. `text` defaults to the colour's generated config."""
+    where the upstream host names resolve. `text` defaults to the colour's generated config.
+    Returns what happened, and what the switch needs (None: nginx is not running)."""
     if text is None:
         text = project.nginx_file(desired.color).read_text(encoding="utf-8")
     nginx.stage(project, text)
     proxy = proxy_id(desired)
     if proxy is None:
-        return "nginx is not running: it starts with this config"
-    nginx.validate_staged(proxy)
-    return "accepted by `nginx -t` inside proxy.nginx"
+        return "nginx is not running: it starts with this config", None
+    return "accepted by `nginx -t` inside proxy.nginx", nginx.validate_staged(proxy)
 
 
 def switch_staged(
-    project: Project, desired: Desired, *, progress: Callable[[str], None], prove: bool = True
+    project: Project,
+    desired: Desired,
+    ready: Ready | None,
+    *,
+    progress: Callable[[str], None],
+    prove: bool = True,
 ) -> dict[str, float]:
-    """Install the staged config and reload nginx (SIGHUP through the API, no exec), or start
-    nginx with it; then prove that requests reach the colour."""
+    """Install the staged config and reload nginx (SIGHUP, no exec), or start nginx with it;
+    then prove that requests reach the colour. `ready`: what staging learnt, used when the
+    proxy is still the container it was staged in."""
     proxy = proxy_id(desired)
     nginx.install_staged(project)
-    reload = Reload(proxy, nginx.workers_before(proxy) if proxy is not None else None)
-    if proxy is not None:
-        nginx.reload(proxy)
+    if proxy is not None and (ready is None or ready.proxy != proxy):
+        if ready is not None:
+            pidfd.close(ready.handle)
+        ready = Ready.now(proxy)
+    reload = Reload(proxy, ready.workers if proxy is not None and ready else None)
+    if proxy is not None and ready is not None:
+        nginx.reload(ready)
     else:
         progress("starting proxy.nginx")
         compose.up(
@@ -61,8 +74,8 @@ def switch_to(
     prove: bool = True,
 ) -> dict[str, float]:
     """Both moves at once (the undo of a switch)."""
-    stage_config(project, desired, text=text)
-    return switch_staged(project, desired, progress=progress, prove=prove)
+    _, ready = stage_config(project, desired, text=text)
+    return switch_staged(project, desired, ready, progress=progress, prove=prove)
 
 
 def proxy_id(desired: Desired) -> str | None:
