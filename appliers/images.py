@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error
-from specctl.compiler.images import Need, built, normalized, with_tags
+from specctl.compiler.images import TAG_PREFIX, Need, built, normalized, with_tags
 from specctl.schemas.desired import Desired, DesiredService
-from specctl.schemas.errors import ApplyError
+from specctl.schemas.errors import ApplyError, SpecctlError
 
 if TYPE_CHECKING:
     from specctl.appliers.project import Project
@@ -165,3 +165,34 @@ def provide(project: Project, desired: Desired, todo: list[Need]) -> None:
                     hint="is the registry reachable and the name right? For an image you "
                     "build or load yourself, set pull: never on the service",
                 ) from None
+
+
+def prune_builds(repositories: list[str], keep: int) -> str:
+    """Remove the build tags of `repositories` beyond the newest `keep` of each that no
+    container (running or not) uses. Never raises: the deploy is done by then, and a tag that
+    could not be removed is only disk."""
+    from docker.errors import DockerException
+
+    try:
+        images = api().images(filters={"reference": [f"{r}:{TAG_PREFIX}*" for r in repositories]})
+        used = {c.get("ImageID") for c in api().containers(all=True)}
+    except (DockerException, SpecctlError) as exc:
+        return f"skipped: cannot list images ({str(exc).splitlines()[0][:200]})"
+    removed: list[str] = []
+    problems: list[str] = []
+    for repo in repositories:
+        prefix = f"{repo}:{TAG_PREFIX}"
+        mine = [i for i in images if any(t.startswith(prefix) for t in i.get("RepoTags") or [])]
+        mine.sort(key=lambda i: int(i.get("Created") or 0), reverse=True)
+        for image in mine[keep:]:
+            if image.get("Id") in used:
+                continue
+            for tag in (t for t in image.get("RepoTags") or [] if t.startswith(prefix)):
+                try:
+                    api().remove_image(tag)
+                    removed.append(tag.rsplit(":", 1)[-1])
+                except DockerException as exc:
+                    problems.append(f"{tag}: {str(exc).splitlines()[0][:120]}")
+    count = f"{len(removed)} old build" + ("" if len(removed) == 1 else "s")
+    text = f"removed {count}" + (f" ({', '.join(removed)})" if removed else "")
+    return text + (f"; could not remove {'; '.join(problems)}" if problems else "")

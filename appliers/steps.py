@@ -298,6 +298,14 @@ def retire(run: Run, step: Step) -> str:
     return f"{old} stopped after {drain:.0f}s drain (containers and data kept)"
 
 
+def prune_builds(run: Run, step: Step) -> str:
+    from specctl.appliers.images import prune_builds as prune
+    from specctl.compiler.images import built, repository
+
+    repositories = sorted({repository(s) for s in built(run.desired)})
+    return prune(repositories, run.project.spec.deploy.keep_builds)
+
+
 ACTIONS: dict[StepName, Action] = {
     StepName.PRE_CHECKS: pre_checks,
     StepName.IMAGES: images,
@@ -313,6 +321,7 @@ ACTIONS: dict[StepName, Action] = {
     StepName.SWITCH_BACK: switch,
     StepName.VERIFY_PROXY: verify_proxy,
     StepName.RETIRE: retire,
+    StepName.PRUNE_BUILDS: prune_builds,
 }
 
 UNDOS: dict[StepName, Action] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from specctl.compiler.active import other_color
-from specctl.compiler.images import describe, image_needs
+from specctl.compiler.images import built, describe, image_needs, repository
 from specctl.schemas.desired import Desired
 from specctl.schemas.live import Active, Live
 from specctl.schemas.plan import Action, Change, Plan, Step, StepName
@@ -130,6 +130,16 @@ def apply_steps(
                 color=other,
                 detail=f"stop {other} after {spec.deploy.drain} drain (containers and data kept)",
                 services=_names(retire, desired),
+            )
+        )
+    repositories = sorted({repository(s) for s in built(desired)})
+    if deploy and repositories:
+        keep = spec.deploy.keep_builds
+        steps.append(
+            Step(
+                name=StepName.PRUNE_BUILDS,
+                detail=f"remove builds of {', '.join(repositories)} beyond the newest {keep} "
+                "that no container uses",
             )
         )
     return steps

@@ -58,6 +58,7 @@ class StepName(StrEnum):
     SWITCH_BACK = "switch-back"
     VERIFY_PROXY = "verify-proxy"
     RETIRE = "retire"
+    PRUNE_BUILDS = "prune-builds"
 
 
 class Step(Frozen):

@@ -328,6 +328,12 @@ class Deploy(Strict):
     rollback_timeout: Duration = Field(
         default="60s", description="The longest a rollback waits for a stopped colour to come up."
     )
+    keep_builds: int = Field(
+        default=3,
+        ge=1,
+        description="Builds kept per built image after a deploy; older ones that no container "
+        "uses are removed.",
+    )
 
 
 # The pre-deployment checks, by their stable names (what checks.pre.skip may list).

@@ -91,6 +91,18 @@ def docker_engine() -> None:
     pytest.skip(message)
 
 
+def remove_images(repository: str) -> None:
+    """Every tag of `repository` (images a test built; BuildKit's layer cache stays)."""
+    listed = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", repository],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if listed:
+        subprocess.run(["docker", "rmi", "-f", *listed], capture_output=True, check=False)
+
+
 def remove_project(name: str) -> None:
     """Remove every container, network and volume of a specctl project (by its labels)."""
     import docker

@@ -14,12 +14,21 @@ def spec_text(
     retire: str = "keep",
     drain: str = "1s",
     keep: int = 50,
+    built: bool = False,
 ) -> str:
-    """Ports: blue base_port+100.., green base_port+200.., nginx base_port+80."""
+    """Ports: blue base_port+100.., green base_port+200.., nginx base_port+80. `built`: the web
+    service is built from app/ (BUILT_WEB), RELEASE a build arg too, so each release is a
+    build; its image is specctl-test-<name>/web."""
     backup = (
         f"{{enabled: true, dir: backups, paths: [data], keep: {keep}}}"
         if backups
         else "{enabled: false}"
+    )
+    web_image = (
+        f"    image: specctl-test-{name}/web:latest\n"
+        '    build: {context: app, args: {RELEASE: "${RELEASE:-0}"}}'
+        if built
+        else "    image: specctl-testbed/app:${WEB_VERSION:-1.0}"
     )
     return f"""\
 version: 1
@@ -30,7 +39,7 @@ colors:
   green: {{port_base: {base_port + 200}}}
 services:
   web:
-    image: specctl-testbed/app:${{WEB_VERSION:-1.0}}
+{web_image}
     port: 8080
     host_port: {{offset: 0}}
     environment:
@@ -122,4 +131,13 @@ def files(secret: str = "e2e-secret-value-1234") -> dict[str, str]:
         ".env.green": f"API_SECRET={secret}\n",
         "config/nginx.conf": good,
         "config/nginx.bad.conf": bad,
+        "app/Dockerfile": BUILT_WEB,
     }
+
+
+# The web service when `built`: the app double, with the release baked in.
+BUILT_WEB = """\
+FROM specctl-testbed/app:1.0
+ARG RELEASE=0
+ENV APP_BUILD=${RELEASE}
+"""

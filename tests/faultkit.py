@@ -19,13 +19,22 @@ PUBLIC_OF: dict[str, int] = {}  # project name -> nginx's public port
 
 
 def deployed(
-    root: Path, name: str, base: int, *, retire: str, drain: str = "1s", keep: int = 50
+    root: Path,
+    name: str,
+    base: int,
+    *,
+    retire: str,
+    drain: str = "1s",
+    keep: int = 50,
+    built: bool = False,
 ) -> Sandbox:
     remove_project(name)
     PUBLIC_OF[name] = base + 80
     spec_path = root / "config" / "spec.yaml"
     spec_path.parent.mkdir(parents=True)
-    spec_path.write_text(spec_text(name, base, backups=True, retire=retire, drain=drain, keep=keep))
+    spec_path.write_text(
+        spec_text(name, base, backups=True, retire=retire, drain=drain, keep=keep, built=built)
+    )
     sandbox = Sandbox(root=root, spec_path=spec_path, name=name)
     for rel, text in files().items():
         sandbox.write(rel, text)

@@ -23,7 +23,7 @@ import pytest
 
 from specctl.appliers.loadgen import Load, describe
 from tests.certbot import certbot_tree
-from tests.conftest import Sandbox, remove_project
+from tests.conftest import Sandbox, remove_images, remove_project
 
 APP = Path(__file__).parent / "data" / "csh-app"
 
@@ -181,15 +181,8 @@ REPOSITORY = "specctl-test-csh"
 def remove_built_images() -> None:
     """Every image this module built, so its first apply builds them (BuildKit's layer cache
     stays: a rebuild is quick)."""
-    listed = subprocess.run(
-        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    mine = [ref for ref in listed if ref.startswith(f"{REPOSITORY}/")]
-    if mine:
-        subprocess.run(["docker", "rmi", "-f", *mine], capture_output=True, check=False)
+    for service in ("frontend", "backend", "ml"):
+        remove_images(f"{REPOSITORY}/{service}")
 
 
 def images_of(color: str) -> dict[str, str]:

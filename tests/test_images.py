@@ -3,6 +3,8 @@ shows in the plan; the digest of a build context (a temporary folder, no Docker)
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,60 @@ def test_a_missing_context_or_dockerfile_is_named(tmp_path: Path) -> None:
     assert str(tagged(tmp_path, desired()).service("backend").image).startswith(
         "specctl-testbed/app:b-"
     )
+
+
+def test_a_deploy_of_built_services_ends_by_pruning_old_builds() -> None:
+    the_live = live().model_copy(update={"images": []})
+    plan = plan_for(spec(BUILT), "green", the_live)
+    last = plan.steps[-1]
+    assert last.name is StepName.PRUNE_BUILDS
+    assert last.detail == (
+        "remove builds of specctl-testbed/app beyond the newest 3 that no container uses"
+    )
+    assert plan_for(spec(), "green", the_live).step(StepName.PRUNE_BUILDS) is None
+
+
+def test_prune_keeps_the_newest_builds_and_every_one_a_container_uses(
+    docker_engine: None,
+) -> None:
+    import subprocess
+
+    from specctl.appliers.images import prune_builds
+
+    repo = "specctl-test-prune/web"
+
+    def tags() -> list[str]:
+        out = subprocess.run(
+            ["docker", "images", "--format", "{{.Tag}}", repo],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return sorted(out.split())
+
+    subprocess.run(["docker", "rm", "-f", "specctl-test-prune"], capture_output=True)
+    subprocess.run(["docker", "rmi", "-f", *(f"{repo}:{t}" for t in tags())], capture_output=True)
+    try:
+        for n in range(1, 5):  # four builds, oldest first (distinct images, distinct times)
+            subprocess.run(
+                ["docker", "build", "-q", "-t", f"{repo}:b-{n:012d}", "-"],
+                input=f"FROM specctl-testbed/base:bookworm\nLABEL build={n}\n",
+                text=True,
+                capture_output=True,
+                check=True,
+                env={**os.environ, "DOCKER_BUILDKIT": "0"},
+            )
+            time.sleep(1.1)  # Created has one-second resolution
+        subprocess.run(
+            ["docker", "create", "--name", "specctl-test-prune", f"{repo}:b-{1:012d}", "true"],
+            capture_output=True,
+            check=True,
+        )
+        said = prune_builds([repo], keep=2)
+        assert said == f"removed 1 old build (b-{2:012d})", said
+        assert tags() == [f"b-{n:012d}" for n in (1, 3, 4)]  # 1: a container uses it
+    finally:
+        subprocess.run(["docker", "rm", "-f", "specctl-test-prune"], capture_output=True)
+        subprocess.run(
+            ["docker", "rmi", "-f", *(f"{repo}:{t}" for t in tags())], capture_output=True
+        )

@@ -1,7 +1,8 @@
 """SIGKILL at every step apply and rollback have, and of the whole process group at seeded
 random moments inside the steps (Compose mid-recreate, a health wait, between switch and retire),
 on the real engine and a real nginx with traffic flowing: the first re-run must converge and no
-request may fail. The deployment stops the old colour (retire: stop), so every step exists."""
+request may fail. The deployment stops the old colour (retire: stop) and builds its web service,
+so every step exists."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 from specctl.appliers.loadgen import describe
 from specctl.schemas.plan import StepName
-from tests.conftest import Sandbox, remove_project
+from tests.conftest import Sandbox, remove_images, remove_project
 from tests.faultkit import (
     RECORD,
     cli,
@@ -43,8 +44,11 @@ SEED = int(os.environ.get("SPECCTL_FAULT_SEED", "20261201"))
 def kbox(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
     # Every apply takes a backup; keep them all, so none counts as lost to retention.
     root = tmp_path_factory.mktemp("kills")
-    yield deployed(root, KNAME, KBASE, retire="stop", drain="0s", keep=1000)
+    # The web service is built from a Dockerfile: each release is a build (the images step).
+    remove_images(f"specctl-test-{KNAME}/web")
+    yield deployed(root, KNAME, KBASE, retire="stop", drain="0s", keep=1000, built=True)
     remove_project(KNAME)
+    remove_images(f"specctl-test-{KNAME}/web")
     RECORD.write_if_asked()
 
 
