@@ -13,7 +13,7 @@ from specctl.compiler.compile import Inputs, compile_spec, desired_for, digest
 from specctl.compiler.load import MAX_SPEC_BYTES, dotted, load_spec, parse_yaml
 from specctl.compiler.validate import expand_path
 from specctl.schemas.desired import Desired
-from specctl.schemas.errors import Problem, SpecError
+from specctl.schemas.errors import Problem, SpecctlError, SpecError
 from specctl.schemas.spec import COLORS, Spec
 
 
@@ -77,7 +77,12 @@ def read_text(path: Path, *, shown: str, what: str = "the spec") -> str:
         with path.open("rb") as handle:
             raw = handle.read(MAX_SPEC_BYTES + 1)  # bounded: -f /dev/zero must not fill memory
     except FileNotFoundError:
-        raise SpecError([Problem(shown, 1, 1, "", "file not found")]) from None
+        raise SpecctlError(
+            f"{shown}: no such file",
+            hint="name the spec with -f FILE (default: config/spec.yaml in this folder)"
+            if what == "the spec"
+            else None,
+        ) from None
     except OSError as exc:
         raise SpecError([Problem(shown, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
     if len(raw) > MAX_SPEC_BYTES:

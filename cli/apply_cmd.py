@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+
+class HistoryFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def _confirm(question: str) -> bool:
@@ -112,14 +118,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def history(
-        as_json: Annotated[bool, typer.Option("--json", help="JSON lines as recorded.")] = False,
+        fmt: Annotated[
+            HistoryFormat,
+            typer.Option("--format", help="text, or json (JSON lines as recorded)."),
+        ] = HistoryFormat.text,
+        as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
         last: Annotated[int, typer.Option("-n", help="How many, newest last.")] = 20,
     ) -> None:
         """Past applies and rollbacks, from the audit log."""
         from specctl.appliers.record import read_audit
 
         records = read_audit(project())[-last:]
-        if as_json:
+        if as_json or fmt is HistoryFormat.json:
             for record in records:
                 sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
             return

@@ -37,8 +37,40 @@ def project() -> Project:
     return load_project(state.spec, generated=state.generated)
 
 
+GLOBAL_OPTIONS = ("-f", "--spec", "--generated")  # each takes a value
+GLOBAL_FLAGS = ("--debug",)
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Global options are accepted after the command too: `specctl validate -f x.yaml` runs as
+    `specctl -f x.yaml validate` (no command has options of these names)."""
+    front: list[str] = []
+    rest: list[str] = []
+    command_seen = False
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            rest += args[i:]
+            break
+        takes_value = name in GLOBAL_OPTIONS and "=" not in arg
+        if command_seen and (name in GLOBAL_OPTIONS or arg in GLOBAL_FLAGS):
+            front += args[i : i + 2] if takes_value else [arg]
+            i += 2 if takes_value else 1
+            continue
+        if not command_seen and takes_value:
+            rest += args[i : i + 2]
+            i += 2
+            continue
+        command_seen = command_seen or not arg.startswith("-")
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+    args = hoist_globals(sys.argv[1:] if argv is None else argv)
     if args == ["--version"]:  # alone, without building the app; with other options typer answers
         sys.stdout.write(f"specctl {__version__}\n")
         return

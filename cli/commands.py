@@ -93,8 +93,31 @@ def validate() -> None:
             render_nginx(spec, proj.expanded(color), header="", base=base)
         for warning in colour_lines(base, spec, base_name=spec.proxy.base or "base"):
             typer.echo(f"warning: {warning}", err=True)
+    for warning in missing_env_files(proj):
+        typer.echo(f"warning: {warning}", err=True)
     services = len(proj.spec.services)
     typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")
+
+
+def missing_env_files(proj: Project) -> list[str]:
+    """Env files the spec names that are not on this host: legal (secrets may live only on the
+    server), but an apply here stops at its pre-checks."""
+    from specctl.schemas.spec import COLORS
+
+    missing: dict[str, list[str]] = {}
+    for color in COLORS:
+        desired = proj.expanded(color)
+        for svc in (*desired.services, *desired.shared):
+            for rel in svc.env_files:
+                users = missing.setdefault(rel, [])
+                if not proj.path(rel).is_file() and svc.name not in users:
+                    users.append(svc.name)
+    return [
+        f"env file {rel} ({', '.join(users)}) does not exist here; an apply on this host stops "
+        "at its pre-checks until it does"
+        for rel, users in missing.items()
+        if users
+    ]
 
 
 def shown_dir(path: Path) -> str:

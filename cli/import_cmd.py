@@ -34,7 +34,11 @@ def import_config(
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", metavar="FILE", help="Write the spec here (default: stdout)."
+            "-o",
+            "--out",
+            "--output",
+            metavar="FILE",
+            help="Write the spec here (default: stdout).",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o file.")] = False,

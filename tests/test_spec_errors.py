@@ -371,3 +371,40 @@ def test_shell_braces_in_commands_are_not_placeholders() -> None:
         1,
     )
     assert load_spec(text, filename="spec.yaml").services["web"].command is not None
+
+
+def test_global_options_work_after_the_command_too(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(GOOD)
+    before = run_cli("-f", "spec.yaml", "validate", cwd=tmp_path)
+    after = run_cli("validate", "-f", "spec.yaml", cwd=tmp_path)
+    equals = run_cli("validate", "--spec=spec.yaml", "--debug", cwd=tmp_path)
+    assert before.code == after.code == equals.code == 0, after.err
+    assert before.out == after.out == equals.out
+
+
+def test_a_missing_spec_file_is_missing_not_invalid(tmp_path: Path) -> None:
+    result = run_cli("validate", "-f", "nope.yaml", cwd=tmp_path)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == "error: nope.yaml: no such file"
+    assert "invalid" not in result.err
+
+
+def test_validate_warns_about_env_files_missing_here(tmp_path: Path) -> None:
+    text = GOOD.replace("    port: 8080\n", '    port: 8080\n    env_files: [".env.{color}"]\n')
+    assert "env_files" in text
+    (tmp_path / "spec.yaml").write_text(text)
+    (tmp_path / ".env.blue").write_text("A=1\n")
+    result = run_cli("-f", "spec.yaml", "validate", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert result.err.splitlines() == [
+        "warning: env file .env.green (web) does not exist here; an apply on this host stops "
+        "at its pre-checks until it does"
+    ]
+
+
+def test_history_takes_format_json_like_every_command(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(GOOD)
+    for argv in (["history", "--format", "json"], ["history", "--json"], ["history"]):
+        result = run_cli("-f", "spec.yaml", *argv, cwd=tmp_path)
+        assert result.code == 0, result.err
+    assert run_cli("-f", "spec.yaml", "history", "--format", "json", cwd=tmp_path).out == ""
