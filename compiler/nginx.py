@@ -163,7 +163,21 @@ def _with_base(base: str, desired: Desired, *, header: str, base_name: str) -> s
                 hint="write the server directive and its address on one line",
             )
         lines[server.line - 1] = new
+    lines = [per_colour(line, desired.color) for line in lines]
     return header + "\n".join(lines)
+
+
+# A base line that ends with this comment names the target colour wherever it names a colour:
+# `alias /srv/uploads/blue/;  # specctl: per-colour` is `…/green/` in green's config.
+PER_COLOUR = re.compile(r"#\s*specctl:\s*per-colou?r\b")
+_COLOUR_WORD = re.compile(r"(?<![A-Za-z0-9_])(blue|green)(?![A-Za-z0-9_])")
+
+
+def per_colour(line: str, color: str) -> str:
+    code = _before_comment(line)
+    if not PER_COLOUR.search(line[len(code) :]):
+        return line
+    return _COLOUR_WORD.sub(color, code) + line[len(code) :]
 
 
 _HOST = re.compile(r"(blue|green)-(.+)")
@@ -268,11 +282,14 @@ def colour_lines(base: str, spec: Spec, *, base_name: str) -> list[str]:
     for number, line in enumerate(text.split("\n"), start=1):
         if any(first <= number <= last for first, last in managed):
             continue
+        if PER_COLOUR.search(line[len(_before_comment(line)) :]):
+            continue
         found = named.search(_before_comment(line))
         if found:
             color = found.group(1) or found.group(2)
             out.append(
                 f"{base_name}:{number}: `{line.strip()}` names {color} outside the managed "
-                "upstreams; specctl keeps it as written for both colours"
+                "upstreams; specctl keeps it as written for both colours (end the line with "
+                "`# specctl: per-colour` to have it name the target colour)"
             )
     return out

@@ -142,3 +142,42 @@ def test_a_spec_keepalive_must_agree_with_the_base() -> None:
         render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
     desired.upstreams = [u.model_copy(update={"keepalive": 16}) for u in desired.upstreams]
     assert "keepalive 16;" in render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
+
+
+PER_COLOUR_BASE = """\
+upstream backend {
+    server blue-backend:3001;
+}
+server {
+    location /uploads/ { alias /srv/uploads/blue/; }  # specctl: per-colour
+    add_header X-Colour "blue";   # specctl: per-color (either spelling)
+    location /docs/ { alias /srv/docs/blue/; }
+    location /bluebird/ { return 204; }  # specctl: per-colour (not a colour word)
+}
+"""
+
+
+def test_a_line_marked_per_colour_names_the_target_colour() -> None:
+    green = render(PER_COLOUR_BASE).split("\n")
+    assert (
+        green[4] == "    location /uploads/ { alias /srv/uploads/green/; }  # specctl: per-colour"
+    )
+    assert green[5] == '    add_header X-Colour "green";   # specctl: per-color (either spelling)'
+    assert green[6] == "    location /docs/ { alias /srv/docs/blue/; }"  # not marked: as written
+    assert green[7] == PER_COLOUR_BASE.split("\n")[7]
+    assert render(render(PER_COLOUR_BASE), "blue") == PER_COLOUR_BASE
+
+
+def test_only_unmarked_lines_that_name_a_colour_are_warned_about() -> None:
+    from specctl.compiler.load import load_spec
+    from specctl.compiler.nginx import colour_lines
+
+    spec = load_spec(
+        "version: 1\nproject: p\nservices:\n  backend: {image: x, port: 3001}\n"
+        "proxy:\n  image: nginx\n  base: nginx.conf\n  upstreams: {backend: backend}\n",
+        filename="spec.yaml",
+    )
+    warnings = colour_lines(PER_COLOUR_BASE, spec, base_name="nginx.conf")
+    assert [w.split(":")[1] for w in warnings] == ["7"]
+    assert "names blue outside the managed upstreams" in warnings[0]
+    assert "# specctl: per-colour" in warnings[0]
