@@ -541,6 +541,18 @@ def _deploy_breakers(spec: Spec) -> Iterator[Finding]:
                 (*where, "path"),
                 (f"{location.path!r} must start with / and hold no spaces, quotes, ; or braces"),
             )
+        elif location.upstream_path is not None and not (
+            _LOCATION.fullmatch(location.upstream_path)
+            and location.path.endswith("/") == location.upstream_path.endswith("/")
+        ):
+            yield (
+                (*where, "upstream_path"),
+                (
+                    f"{location.upstream_path!r} must start with /, hold no spaces, quotes, ; or "
+                    "braces, and end with / exactly when path does (nginx swaps one prefix for "
+                    "the other)"
+                ),
+            )
         elif location.path in seen:
             yield (
                 (*where, "path"),

@@ -80,9 +80,12 @@ def letsencrypt_tree(cert_dir: str) -> tuple[str, str] | None:
 _ROUTES = (
     ("/api/ml/", "ml_service", False),
     ("/socket.io/", "backend", True),
+    ("/uploads/", "backend", False),
     ("/api/", "backend", False),
     ("/", "frontend", False),
 )
+# The old nginx.prod.conf rewrote /api/ml/X to /api/v1/X for the ML service.
+_UPSTREAM_PATHS = {"/api/ml/": "/api/v1/"}
 
 
 @dataclass(frozen=True)
@@ -610,7 +613,12 @@ class _Mapper:
         known = {name for _, name, _ in _ROUTES}
         table = [*_ROUTES, *((f"/{n}/", n, False) for n in self.upstreams if n not in known)]
         routes = [
-            {"path": path, "upstream": name, **({"websocket": True} if ws else {})}
+            {
+                "path": path,
+                "upstream": name,
+                **({"upstream_path": _UPSTREAM_PATHS[path]} if path in _UPSTREAM_PATHS else {}),
+                **({"websocket": True} if ws else {}),
+            }
             for path, name, ws in table
             if name in self.upstreams
         ]

@@ -272,6 +272,12 @@ class Upstream(Strict):
 class Location(Strict):
     path: str
     upstream: str
+    upstream_path: str | None = Field(
+        default=None,
+        description="The path the upstream gets in place of `path` (nginx `proxy_pass "
+        "http://up/api/v1/;`): path /api/ml/ with upstream_path /api/v1/ sends /api/ml/x as "
+        "/api/v1/x.",
+    )
     websocket: bool = False
     max_body: Size | None = None
 

@@ -212,6 +212,8 @@ def test_real_config_validates_and_compiles(real: ImportResult, spec: Spec) -> N
     ]
     assert "server blue-backend:3001;" in files["spheroseg/nginx.blue.conf"]
     assert "server green-ml:8000;" in files["spheroseg/nginx.green.conf"]
+    # The old rewrite of /api/ml/X to the ML service's /api/v1/X, as a prefix swap.
+    assert "proxy_pass http://ml_service/api/v1/;" in files["spheroseg/nginx.green.conf"]
     inputs = Inputs(spec_name="config/spec.yaml", root_ref="../..")
     published = {
         (color, svc.name): (svc.host_port, svc.port)
@@ -278,6 +280,9 @@ def test_real_config_values(spec: Spec) -> None:
     assert tls.key == "live/spherosegapp.utia.cas.cz/privkey.pem"
     api = next(loc for loc in spec.proxy.locations if loc.path == "/api/")
     assert api.max_body == "100M"  # MAX_UPLOAD_SIZE
+    routes = {loc.path: (loc.upstream, loc.upstream_path) for loc in spec.proxy.locations}
+    assert routes["/api/ml/"] == ("ml_service", "/api/v1/")
+    assert routes["/uploads/"] == ("backend", None)
     deploy = spec.deploy
     assert (deploy.start_timeout, deploy.health_timeout, deploy.health_interval) == (
         "180s",
