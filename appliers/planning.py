@@ -78,7 +78,12 @@ def base_warnings(project: Project) -> list[str]:
     base = project.inputs.base_nginx
     if base is None:
         return []
-    return colour_lines(base, project.spec, base_name=project.spec.proxy.base or "base")
+    return colour_lines(
+        base,
+        project.spec,
+        base_name=project.spec.proxy.base or "base",
+        origin=project.inputs.base_origin,
+    )
 
 
 def save_plan(plan: Plan, path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import glob
 import json
 import os
 from dataclasses import dataclass, field
@@ -11,9 +12,10 @@ from pathlib import Path
 
 from specctl.compiler.compile import Inputs, compile_spec, desired_for, digest
 from specctl.compiler.load import MAX_SPEC_BYTES, dotted, load_spec, parse_yaml
+from specctl.compiler.nginx_include import Origin, inline, relative_includes
 from specctl.compiler.validate import expand_path
 from specctl.schemas.desired import Desired
-from specctl.schemas.errors import Problem, SpecctlError, SpecError
+from specctl.schemas.errors import CompileError, Problem, SpecctlError, SpecError
 from specctl.schemas.spec import COLORS, Spec
 
 
@@ -114,6 +116,7 @@ def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
     _refuse_outside(spec, text, shown=shown, spec_dir=spec_path.parent, root=root)
     generated = (generated or default_generated(spec_path)).absolute()
     base_text = None
+    origin: Origin = ()
     if spec.proxy.base is not None:
         base_path = Path(os.path.normpath(spec_path.parent / spec.proxy.base))
         try:
@@ -127,12 +130,43 @@ def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
                 hint="proxy.base is relative to the spec file",
             ) from None
         base_text = read_text(base_path, shown=_shown(base_path), what="the nginx config")
+        base_text, origin = with_includes(base_text, base_path, spec.proxy.base, root=root)
     inputs = Inputs(
         spec_name=os.path.relpath(spec_path, generated.parent),
         root_ref=os.path.relpath(root, generated / spec.project),
         base_nginx=base_text,
+        base_origin=origin,
     )
     return Project(spec=spec, spec_path=spec_path, root=root, generated=generated, inputs=inputs)
+
+
+def with_includes(text: str, path: Path, shown: str, *, root: Path) -> tuple[str, Origin]:
+    """The base with the files its relative includes name (resolved beside it, globs sorted
+    as nginx sorts them) written in; a pattern that matches nothing here stays as written."""
+    try:
+        includes = relative_includes(text, filename=shown)
+    except CompileError:
+        return text, ()  # compile reports it
+    files: dict[int, list[tuple[str, str]]] = {}
+    inside = os.path.realpath(root)
+    for include in includes:
+        matches = sorted(glob.glob(str(path.parent / include.pattern)))
+        found = []
+        for match in matches:
+            real = os.path.realpath(match)
+            if os.path.commonpath([real, inside]) != inside or not os.path.isfile(real):
+                raise CompileError(
+                    f"{shown}:{include.line}: include {include.pattern} resolves to {real}, "
+                    "outside the project root (or not a file)",
+                    hint="keep included files inside the project",
+                )
+            name = os.path.relpath(match, path.parent)
+            found.append((name, read_text(Path(match), shown=name, what="the nginx config")))
+        if found:
+            files[include.line] = found
+    if not files:
+        return text, ()
+    return inline(text, files, base_name=shown)
 
 
 def _refuse_outside(spec: Spec, text: str, *, shown: str, spec_dir: Path, root: Path) -> None:

@@ -90,8 +90,11 @@ def validate() -> None:
     base, spec = proj.inputs.base_nginx, proj.spec
     if base is not None:  # what only rendering finds: a base specctl cannot retarget
         for color in COLORS:
-            render_nginx(spec, proj.expanded(color), header="", base=base)
-        for warning in colour_lines(base, spec, base_name=spec.proxy.base or "base"):
+            render_nginx(
+                spec, proj.expanded(color), header="", base=base, origin=proj.inputs.base_origin
+            )
+        name = spec.proxy.base or "base"
+        for warning in colour_lines(base, spec, base_name=name, origin=proj.inputs.base_origin):
             typer.echo(f"warning: {warning}", err=True)
     for warning in missing_env_files(proj):
         typer.echo(f"warning: {warning}", err=True)

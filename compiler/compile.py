@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from specctl.compiler.compose import render_color_compose, render_shared_compose
 from specctl.compiler.expand import expand, spec_hash
 from specctl.compiler.nginx import render_nginx
+from specctl.compiler.nginx_include import Origin
 from specctl.schemas.desired import Desired
 from specctl.schemas.spec import COLORS, Spec
 
@@ -19,6 +20,7 @@ class Inputs:
     spec_name: str  # the spec's path as the user should see it, e.g. config/demo.yaml
     root_ref: str  # the project root as seen from generated/<project>/
     base_nginx: str | None = None  # text of proxy.base, when the spec names one
+    base_origin: Origin = ()  # its lines' files and lines, when it includes files (inlined)
 
 
 def digest(spec: Spec, inputs: Inputs) -> str:
@@ -49,7 +51,7 @@ def compile_spec(spec: Spec, inputs: Inputs) -> dict[str, str]:
             desired, root_ref=inputs.root_ref, header=head
         )
         out[f"{prefix}nginx.{color}.conf"] = render_nginx(
-            spec, desired, header=head, base=inputs.base_nginx
+            spec, desired, header=head, base=inputs.base_nginx, origin=inputs.base_origin
         )
         if color == COLORS[0]:
             out[f"{prefix}compose.shared.yml"] = render_shared_compose(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from specctl.compiler.nginx_include import Origin, relocate
 from specctl.compiler.nginx_walk import walk
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import CompileError
@@ -49,10 +50,17 @@ def upstream_block(upstream: DesiredUpstream, indent: str, color: str = "") -> s
     return "\n".join(lines)
 
 
-def render_nginx(spec: Spec, desired: Desired, *, header: str, base: str | None) -> str:
-    """The complete nginx config that routes every managed upstream to `desired.color`."""
+def render_nginx(
+    spec: Spec, desired: Desired, *, header: str, base: str | None, origin: Origin = ()
+) -> str:
+    """The complete nginx config that routes every managed upstream to `desired.color`.
+    `origin`: where each line of `base` came from, when included files were inlined into it."""
     if base is not None:
-        return _with_base(base, desired, header=header, base_name=spec.proxy.base or "base")
+        base_name = spec.proxy.base or "base"
+        try:
+            return _with_base(base, desired, header=header, base_name=base_name)
+        except CompileError as exc:
+            raise CompileError(relocate(exc.message, base_name, origin), hint=exc.hint) from None
     tls = None
     if spec.proxy.tls is not None:
         target = spec.proxy.tls.target.rstrip("/")
@@ -259,7 +267,7 @@ def _strip_comments(text: str) -> str:
     return "\n".join(_before_comment(line) for line in text.split("\n"))
 
 
-def colour_lines(base: str, spec: Spec, *, base_name: str) -> list[str]:
+def colour_lines(base: str, spec: Spec, *, base_name: str, origin: Origin = ()) -> list[str]:
     """Lines of a base outside its managed upstream blocks that name one colour (a
     `proxy_pass http://blue-backend…`, an `alias …/uploads/blue`): specctl keeps them as
     written, so both colours get the same line. One warning per line."""
@@ -288,7 +296,8 @@ def colour_lines(base: str, spec: Spec, *, base_name: str) -> list[str]:
         if found:
             color = found.group(1) or found.group(2)
             out.append(
-                f"{base_name}:{number}: `{line.strip()}` names {color} outside the managed "
+                f"{relocate(f'{base_name}:{number}', base_name, origin)}: `{line.strip()}` "
+                f"names {color} outside the managed "
                 "upstreams; specctl keeps it as written for both colours (end the line with "
                 "`# specctl: per-colour` to have it name the target colour)"
             )

@@ -3,6 +3,9 @@ managed upstream and keeps every other byte (pure; compiler/nginx.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from specctl.compiler.nginx import find_upstreams, render_nginx
@@ -181,3 +184,76 @@ def test_only_unmarked_lines_that_name_a_colour_are_warned_about() -> None:
     assert [w.split(":")[1] for w in warnings] == ["7"]
     assert "names blue outside the managed upstreams" in warnings[0]
     assert "# specctl: per-colour" in warnings[0]
+
+
+INCLUDING_SPEC = """\
+version: 1
+project: inc
+root: ..
+services:
+  backend: {image: x, port: 3001}
+  frontend: {image: x, port: 80}
+proxy:
+  image: nginx
+  base: nginx.conf
+  upstreams: {backend: backend, frontend: frontend}
+"""
+
+MAIN = """\
+events { worker_connections 64; }
+http {
+    include /etc/nginx/mime.types;
+    include upstreams.conf;
+    include conf.d/*.conf;   # the sites
+}
+"""
+
+
+def including_project(tmp_path: Path, upstreams: str) -> Any:
+    from specctl.appliers.project import load_project
+
+    (tmp_path / "config" / "conf.d").mkdir(parents=True)
+    (tmp_path / "config" / "spec.yaml").write_text(INCLUDING_SPEC)
+    (tmp_path / "config" / "nginx.conf").write_text(MAIN)
+    (tmp_path / "config" / "upstreams.conf").write_text(upstreams)
+    (tmp_path / "config" / "conf.d" / "b-site.conf").write_text(
+        "server {\n    listen 80;\n    location / { proxy_pass http://frontend; }\n}\n"
+    )
+    (tmp_path / "config" / "conf.d" / "a-api.conf").write_text(
+        "upstream frontend {\n    server blue-frontend:80;\n}\n"
+    )
+    return load_project(tmp_path / "config" / "spec.yaml")
+
+
+def test_upstreams_in_included_files_are_followed_and_written_in(tmp_path: Path) -> None:
+    project = including_project(tmp_path, "upstream backend {\n    server blue-backend:3001;\n}\n")
+    green = project.compile()["inc/nginx.green.conf"].split("\n", 2)[2]
+    assert green == (
+        "events { worker_connections 64; }\n"
+        "http {\n"
+        "    include /etc/nginx/mime.types;\n"  # the container's file: as written
+        "    # include upstreams.conf;  (specctl: inlined from upstreams.conf)\n"
+        "upstream backend {\n"
+        "    server green-backend:3001;\n"
+        "}\n"
+        "    # include conf.d/*.conf;   # the sites  (specctl: inlined from conf.d/a-api.conf, "
+        "conf.d/b-site.conf)\n"
+        "upstream frontend {\n"
+        "    server green-frontend:80;\n"
+        "}\n"
+        "server {\n"
+        "    listen 80;\n"
+        "    location / { proxy_pass http://frontend; }\n"
+        "}\n"
+        "}\n"
+    )
+
+
+def test_a_problem_in_an_included_file_names_that_file_and_line(tmp_path: Path) -> None:
+    project = including_project(
+        tmp_path,
+        "# the backends\nupstream backend {\n    server blue-backend:1;\n"
+        "    server green-backend:1;\n}\n",
+    )
+    with pytest.raises(CompileError, match=r"^upstreams\.conf:4: upstream 'backend' lists"):
+        project.compile()
