@@ -53,7 +53,8 @@ def context_digest(context: Path, dockerfile: str | None) -> str:
             digest.update(f"L {rel}\0{os.readlink(path)}\0".encode())
         elif stat.S_ISREG(info.st_mode):
             digest.update(f"F {rel} {info.st_mode & 0o111:o}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            with path.open("rb") as handle:  # in chunks: a context may hold large files
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
         elif stat.S_ISDIR(info.st_mode):
             digest.update(f"D {rel}\0".encode())
     outside = (context / name).resolve()

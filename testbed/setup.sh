@@ -8,6 +8,21 @@ cd "$repo"
 
 bash "$here/engine.sh"
 
+# A real image registry for the pull-policy tests (Debian's docker-registry: the CNCF
+# distribution registry). Installed only; the tests start it on 127.0.0.1 themselves.
+if ! command -v docker-registry >/dev/null 2>&1; then
+  echo "testbed: installing docker-registry from Debian" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+  # Its packaged service would listen on :5000, every address: never leave it running.
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  else
+    /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+    update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
