@@ -32,8 +32,9 @@ COPY src/ /app/src/
 
 KINDS = {
     "none": "image already built (the plan's images step is absent)",
-    "warm": "code change: only the last layer (COPY src/) is rebuilt",
-    "cold": f"dependency change: the {DEPS_MB} MB layer and the one after it are rebuilt",
+    "warm": "warm cache, code change: only the last layer (COPY src/) is rebuilt",
+    "cold": f"cold cache, dependency change: every layer after FROM (the {DEPS_MB} MB one too) "
+    "is rebuilt",
 }
 
 

@@ -317,7 +317,8 @@ def build(section: dict[str, Any]) -> str:
         return med([r[key] for r in rows if r["kind"] == kind and r.get(key) is not None])
 
     body = []
-    for kind, what in kinds.items():
+    for kind in ("none", "warm", "cold"):  # results.json sorts the keys
+        what = kinds[kind]
         compose = of(f"compose-{kind}", "seconds") if kind != "none" else math.nan
         images = of(kind, "images_s") if kind != "none" else math.nan
         body.append(
@@ -348,8 +349,8 @@ def build(section: dict[str, Any]) -> str:
         "build web` of the same kind of change, run on its own: the images step runs that same "
         "Compose build (BuildKit in the engine, its layer cache kept between runs) plus one "
         "image listing; the difference is specctl's share. The cache is never pruned (the "
-        "machine is shared): a `cold` row rebuilds the dependency layer and what follows it, "
-        "not the base image.\n"
+        "machine is shared): the cold row changes the first file the Dockerfile copies, so no "
+        "layer after the local FROM image can come from the cache.\n"
     )
     return text
 
