@@ -107,7 +107,7 @@ def read_text(path: Path, *, shown: str, what: str = "the spec") -> str:
 
 def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
     spec_path = spec_path.absolute()
-    shown = _shown(spec_path)
+    shown = shown_path(spec_path)
     if spec_path.is_dir():
         raise SpecError([Problem(shown, 1, 1, "", "is a folder, not a spec file")])
     text = read_text(spec_path, shown=shown)
@@ -123,13 +123,13 @@ def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
             base_path.open("rb").close()
         except OSError as exc:
             message = f"cannot read {spec.proxy.base!r} ({exc.strerror})"
-            raise _located(
+            raise located(
                 text,
                 shown,
                 {("proxy", "base"): message},
                 hint="proxy.base is relative to the spec file",
             ) from None
-        base_text = read_text(base_path, shown=_shown(base_path), what="the nginx config")
+        base_text = read_text(base_path, shown=shown_path(base_path), what="the nginx config")
         base_text, origin = with_includes(base_text, base_path, spec.proxy.base, root=root)
     inputs = Inputs(
         spec_name=os.path.relpath(spec_path, generated.parent),
@@ -191,7 +191,7 @@ def _refuse_outside(spec: Spec, text: str, *, shown: str, spec_dir: Path, root: 
                 "keep it inside the project"
             )
     if problems:
-        raise _located(
+        raise located(
             text,
             shown,
             problems,
@@ -200,7 +200,7 @@ def _refuse_outside(spec: Spec, text: str, *, shown: str, spec_dir: Path, root: 
         )
 
 
-def _located(
+def located(
     text: str, shown: str, problems: dict[tuple[str | int, ...], str], *, hint: str
 ) -> SpecError:
     """A SpecError for problems found after loading, each at the line and column of its key."""
@@ -212,7 +212,7 @@ def _located(
     return SpecError(sorted(located, key=lambda p: (p.line, p.column)), hint=hint)
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
     try:
         return os.path.relpath(path)
     except ValueError:  # pragma: no cover - other drive on Windows

@@ -96,7 +96,10 @@ def validate() -> None:
         name = spec.proxy.base or "base"
         for warning in colour_lines(base, spec, base_name=name, origin=proj.inputs.base_origin):
             typer.echo(f"warning: {warning}", err=True)
-    for warning in missing_env_files(proj):
+    from specctl.appliers.passthrough import check_passthrough
+
+    note = check_passthrough(proj)
+    for warning in [*missing_env_files(proj), *([note] if note else [])]:
         typer.echo(f"warning: {warning}", err=True)
     services = len(proj.spec.services)
     typer.echo(f"{state.spec}: valid ({services} services, project {proj.spec.project})")

@@ -653,7 +653,9 @@ def test_legal_yaml_the_library_warns_about_is_quiet(
     spec = "%YAML 1.1\n---\n" + spec.replace("{offset: 1}", "{offset: &p 1}")
     (project / "spec.yaml").write_text(spec)
     result = invoke(capsys, "-f", "spec.yaml", "validate")
-    assert (result.code, result.err) == (0, "")
+    assert result.code == 0
+    # No YAML warning: only the note that the spec's env files are not on this host.
+    assert all(line.startswith("warning: env file") for line in result.err.splitlines())
 
 
 def test_an_unterminated_default_is_not_quadratic(

@@ -418,3 +418,46 @@ def test_history_takes_format_json_like_every_command(tmp_path: Path) -> None:
         result = run_cli("-f", "spec.yaml", *argv, cwd=tmp_path)
         assert result.code == 0, result.err
     assert run_cli("-f", "spec.yaml", "history", "--format", "json", cwd=tmp_path).out == ""
+
+
+def _compose_missing() -> bool:
+    import subprocess
+
+    try:
+        done = subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return done.returncode != 0
+
+
+@pytest.mark.skipif(_compose_missing(), reason="needs the Compose v2 plugin (make setup)")
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "    compose: {cap_add: NET_ADMIN}\n",
+            "spec.yaml:9:15: services.web.compose.cap_add: Compose refuses it: "
+            "services.web.cap_add must be a list",
+        ),
+        (
+            "    compose: {deploy: {bogus_key: 1}}\n",
+            "spec.yaml:9:15: services.web.compose.deploy: Compose refuses it: "
+            "services.web.deploy Additional property bogus_key is not allowed",
+        ),
+        (
+            "    per_color: {green: {compose: {stop_grace_period: ten}}}\n",
+            "spec.yaml:9:35: services.web.per_color.green.compose.stop_grace_period: Compose "
+            "refuses it: error decoding 'services[web].stop_grace_period': time: invalid "
+            'duration "ten"',
+        ),
+    ],
+)
+def test_the_compose_passthrough_is_checked_by_compose_at_its_own_line(
+    tmp_path: Path, extra: str, expected: str
+) -> None:
+    (tmp_path / "spec.yaml").write_text(
+        GOOD.replace("    port: 8080\n", "    port: 8080\n" + extra)
+    )
+    result = run_cli("-f", "spec.yaml", "validate", cwd=tmp_path)
+    assert result.code == 1, result.out
+    assert result.err.splitlines()[0] == expected
