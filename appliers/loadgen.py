@@ -205,7 +205,7 @@ class Load:
             await asyncio.wait(tasks, timeout=self.timeout + 1)
         while not self._idle.empty():
             _, writer = self._idle.get_nowait()
-            writer.close()
+            await _close(writer)
 
     async def _one(self) -> None:
         began = time.monotonic()
@@ -236,14 +236,14 @@ class Load:
             try:
                 return await _request(reader, writer, self.path, False, self.host)
             finally:
-                writer.close()
+                await _close(writer)
         assert self._idle is not None
         reused = not self._idle.empty()
         reader, writer = self._idle.get_nowait() if reused else await self._connect()
         try:
             result = await _request(reader, writer, self.path, True, self.host)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            writer.close()
+            await _close(writer)
             partial = getattr(exc, "partial", b"")
             if reused and not partial:  # idle connection closed by the server: retry once
                 reader, writer = await self._connect()
@@ -253,8 +253,21 @@ class Load:
         if self._idle.qsize() < self.connections:
             self._idle.put_nowait((reader, writer))
         else:
-            writer.close()
+            await _close(writer)
         return result
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close and wait until closed (a TLS connection closes after its close_notify, while the
+    loop runs: one left half-closed when the loop ends is a leaked socket), a second at most."""
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
+    except asyncio.CancelledError:
+        writer.transport.abort()  # no time to close politely: close the socket now
+        raise
+    except Exception:
+        writer.transport.abort()
 
 
 def describe(report: Report) -> str:

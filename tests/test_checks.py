@@ -663,3 +663,35 @@ def test_check_post(sandbox_factory: Make) -> None:
     assert result.code == 1
     assert "error: cannot choose a target: nothing deployed yet" in result.err
     assert "hint: name it: specctl check post --target blue|green" in result.err
+
+
+def test_a_port_proxy_into_this_projects_network_is_known_as_ours(docker_engine: None) -> None:
+    """Docker's port proxy starts before a restarted container counts as running; the ports
+    check ties it to the project by the network it forwards into."""
+    from types import SimpleNamespace
+
+    from specctl.appliers.checks.host import _forwards_into_project, process_on_port
+
+    def docker(*args: str) -> None:
+        subprocess.run(["docker", *args], capture_output=True, check=False)
+
+    docker("rm", "-f", "chkfw-probe")
+    docker("network", "rm", "chkfw-edge")
+    try:
+        docker("network", "create", "chkfw-edge")
+        docker(
+            "run", "-d", "--name", "chkfw-probe", "--network", "chkfw-edge",
+            "-p", "127.0.0.1:21790:8080", "specctl-testbed/app:1.0",
+        )  # fmt: skip
+        holder = process_on_port(21790)
+        assert "docker-proxy" in holder, holder
+
+        def ctx(project: str) -> Any:
+            return SimpleNamespace(project=SimpleNamespace(spec=SimpleNamespace(project=project)))
+
+        assert _forwards_into_project(ctx("chkfw"), holder)
+        assert not _forwards_into_project(ctx("someone-else"), holder)
+        assert not _forwards_into_project(ctx("chkfw"), "pid 1 (python3 -m http.server)")
+    finally:
+        docker("rm", "-f", "chkfw-probe")
+        docker("network", "rm", "chkfw-edge")

@@ -5,7 +5,9 @@ listings)."""
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from specctl.appliers.checks.base import (
     plural,
     summarize,
 )
+from specctl.appliers.engine import api
 from specctl.compiler.exposure import live_exposure
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import SpecctlError
@@ -152,9 +155,12 @@ def _starting(ctx: Context, address: str, holder: str) -> LiveContainer | None:
     if "docker-proxy" not in holder:
         return None
     try:
-        containers = [c for c in ctx.containers() if c.state not in ("exited", "dead")]
+        containers = ctx.containers()
     except SpecctlError:
         return None
+    if not _forwards_into_project(ctx, holder):
+        # A stopped container's port held by a proxy we cannot tie to this project: not ours.
+        containers = [c for c in containers if c.state not in ("exited", "dead")]
     if address == ctx.desired.proxy.address:
         scope, service = "shared", ctx.desired.proxy.name
     else:
@@ -163,6 +169,33 @@ def _starting(ctx: Context, address: str, holder: str) -> LiveContainer | None:
         if container.service == service and (container.color or "shared") == scope:
             return container
     return None
+
+
+def _forwards_into_project(ctx: Context, holder: str) -> bool:
+    """Docker's port proxy holding the port forwards to an address inside one of this
+    project's networks: a container of this project that Docker is (re)starting, even while
+    it still counts as exited (its proxy starts before its state changes)."""
+    pid = re.match(r"pid (\d+) ", holder)
+    if pid is None:
+        return False
+    try:
+        raw = Path(f"/proc/{pid.group(1)}/cmdline").read_bytes().split(b"\0")
+        words = [part.decode("utf-8", "replace") for part in raw]
+        address = ipaddress.ip_address(words[words.index("-container-ip") + 1])
+        networks = api().networks()
+    except Exception:  # unreadable /proc, odd arguments, the engine's errors: no proof
+        return False
+    prefix = f"{ctx.project.spec.project}-"
+    for network in networks:
+        if not str(network.get("Name", "")).startswith(prefix):
+            continue
+        for config in (network.get("IPAM") or {}).get("Config") or []:
+            try:
+                if address in ipaddress.ip_network(str(config.get("Subnet")), strict=False):
+                    return True
+            except ValueError:
+                continue
+    return False
 
 
 def _exposed(ctx: Context) -> list[Finding]:
