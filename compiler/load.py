@@ -55,7 +55,8 @@ def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        problems = [_problem(err, data, positions, filename) for err in exc.errors()]
+        errors = _meant(exc.errors(), data)
+        problems = [_problem(err, data, positions, filename) for err in errors]
         raise SpecError(_sorted(problems)) from None
     meaning = [
         Problem(filename, *_locate(path, positions), dotted(path), message)
@@ -349,6 +350,27 @@ def dotted(path: Path) -> str:
     return out
 
 
+_TYPE_ERRORS = {"string_type", "int_type", "bool_type", "float_type", "dict_type", "list_type"}
+
+
+def _meant(errors: list[Any], data: Any) -> list[Any]:
+    """A value of a union type (`host_port: 4001` or `{offset: 1}`) fails each branch; when one
+    branch says what is wrong with the form the user chose, the other branches' "should be a
+    valid integer" is noise: dropped. (A branch's error carries a branch label in its location,
+    which the data does not hold.)"""
+
+    def place(err: Any) -> Path:
+        return _data_path(err["loc"], data)
+
+    def branch(err: Any) -> bool:
+        return len(place(err)) < len(err["loc"])
+
+    told = {place(e) for e in errors if e["type"] not in _TYPE_ERRORS and branch(e)}
+    return [
+        e for e in errors if not (e["type"] in _TYPE_ERRORS and branch(e) and place(e) in told)
+    ] or errors
+
+
 def _problem(err: Any, data: Any, positions: Positions, filename: str) -> Problem:
     loc = _data_path(err["loc"], data, missing=err["type"] == "missing")
     line, col = _locate(loc, positions)
@@ -362,9 +384,25 @@ def _problem(err: Any, data: Any, positions: Positions, filename: str) -> Proble
         return Problem(filename, line, col, dotted(loc), "required key is missing")
     message = str(err["msg"])
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "string_pattern_mismatch":
+        pattern = str((err.get("ctx") or {}).get("pattern", ""))
+        rule = NAME_RULES.get(pattern, f"must match {pattern}")
+        return Problem(filename, line, col, dotted(loc), f"{rule} (got {_show(err.get('input'))})")
     if kind in {"string_type", "int_type", "bool_type", "float_type", "dict_type", "list_type"}:
         message += f" (got {_show(err.get('input'))})"
     return Problem(filename, line, col, dotted(loc), message)
+
+
+# The name rules of the spec's types, in words (pydantic would print the regex).
+NAME_RULES = {
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name is a letter or _, then "
+    "letters, digits or _",
+    r"^[a-z][a-z0-9_-]*$": "a name starts with a lowercase letter, then lowercase letters, "
+    "digits, _ or -",
+    r"^[a-z0-9][a-z0-9_-]*$": "a project name is lowercase letters, digits, _ or -, starting "
+    "with a letter or digit",
+    r"^[0-9a-f]{64}$": "a sha256 is 64 lowercase hex digits",
+}
 
 
 def _show(value: Any) -> str:

@@ -1,5 +1,6 @@
 """Property: any valid spec compiles, deterministically, to compose files that
-`docker compose config` accepts and nginx configs that crossplane's lexer balances."""
+`docker compose config` accepts and nginx configs that `nginx -t` accepts (in the testbed's
+nginx 1.22 image, the upstream host names given to it as /etc/hosts entries, no network)."""
 
 from __future__ import annotations
 
@@ -69,9 +70,22 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def nginx_t(config: Path, hosts: list[str]) -> tuple[int, str]:
+    """`nginx -t` of `config` as specctl mounts it, in a throwaway container."""
+    argv = ["docker", "run", "--rm", "--network", "none"]
+    for host in sorted(set(hosts)):
+        argv += ["--add-host", f"{host}:127.0.0.1"]
+    argv += ["-v", f"{config}:/etc/nginx/specctl/nginx.conf:ro", "specctl-testbed/nginx:1.22"]
+    argv += ["nginx", "-t", "-c", "/etc/nginx/specctl/nginx.conf"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stderr
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs())
-def test_random_valid_specs_compile_to_accepted_compose_files(doc: dict[str, Any]) -> None:
+def test_random_valid_specs_compile_to_accepted_compose_files(
+    docker_engine: None, doc: dict[str, Any]
+) -> None:
     spec = load_spec(dump_yaml(doc), filename="random.yaml")
     inputs = Inputs(spec_name="config/random.yaml", root_ref="../..")
     files = compile_spec(spec, inputs)
@@ -82,7 +96,10 @@ def test_random_valid_specs_compile_to_accepted_compose_files(doc: dict[str, Any
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             if rel.endswith(".conf"):
-                assert find_upstreams(text, filename=rel)["main"]
+                blocks = find_upstreams(text, filename=rel)["main"]
+                hosts = [server.rsplit(":", 1)[0] for b in blocks for server in b.servers]
+                code, said = nginx_t(path, hosts)
+                assert code == 0, f"{rel}: {said}\n{text}"
             if rel.endswith(".yml"):
                 proc = subprocess.run(
                     ["docker", "compose", "-f", str(path), "config", "-q"],

@@ -120,7 +120,8 @@ CASES = [
     (
         "project: shop",
         "project: Shop!",
-        "spec.yaml:1:1: project: String should match pattern '^[a-z0-9][a-z0-9_-]*$'",
+        "spec.yaml:1:1: project: a project name is lowercase letters, digits, _ or -, starting "
+        "with a letter or digit (got 'Shop!')",
     ),
     (
         "    port: 8080\n",
@@ -288,6 +289,88 @@ CASES = [
         "volumes:\n  data: {name: shop_data}\nproxy:\n",
         "spec.yaml:11:10: volumes.data.name: 'shop_data' would give both colours one volume; put "
         "{color} in it, or set scope: shared when both colours must share its data",
+    ),
+    # Images, restart, health checks, mounts, names in words, per-colour keys, routes.
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    pull: sometimes\n",
+        "spec.yaml:9:5: services.web.pull: Input should be 'missing', 'always' or 'never'",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    build: {context: app}\n    pull: always\n",
+        "spec.yaml:6:3: services.web: pull applies to registry images; this service is built from build.context (its image is tagged by the build, never pulled)",
+    ),
+    (
+        "  locations: [{path: /, upstream: web}]",
+        "  locations: [{path: /, upstream: web}]\ndeploy: {keep_builds: 0}",
+        "spec.yaml:16:10: deploy.keep_builds: Input should be greater than or equal to 1",
+    ),
+    (
+        "  image: nginx\n",
+        "  image: nginx\n  pull: daily\n",
+        "spec.yaml:12:3: proxy.pull: Input should be 'missing', 'always' or 'never'",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    restart: sometimes\n",
+        "spec.yaml:9:5: services.web.restart: Input should be 'no', 'always', 'unless-stopped' or 'on-failure'",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    healthcheck: {http: health}\n",
+        "spec.yaml:9:5: services.web.healthcheck: http must be a path starting with / (got 'health')",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    volumes: [{path: data, volume: data, target: /data}]\n",
+        "spec.yaml:9:15: services.web.volumes[0]: give exactly one of path (a managed path) or volume (a named volume)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    volumes: [{volume: data, target: data}]\n",
+        "spec.yaml:9:15: services.web.volumes[0]: target must be an absolute path in the container (got 'data')",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    per_color: {purple: {image: x}}\n",
+        "spec.yaml:9:17: services.web.per_color.purple: Input should be 'blue' or 'green'",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    environment: {1BAD: x}\n",
+        "spec.yaml:9:19: services.web.environment.1BAD: an environment variable name is a letter or _, then letters, digits or _ (got '1BAD')",
+    ),
+    (
+        "  locations: [{path: /, upstream: web}]",
+        "  locations: [{path: /a/, upstream: web, upstream_path: '/b;/'}]",
+        "spec.yaml:15:42: proxy.locations[0].upstream_path: '/b;/' must start with /, hold no spaces, quotes, ; or braces, and end with / exactly when path does (nginx swaps one prefix for the other)",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    depends_on: {web: ready}\n",
+        "spec.yaml:9:18: services.web.depends_on.web: Input should be 'started', 'healthy' or 'completed'",
+    ),
+    (
+        "    port: 8080\n",
+        "    port: 8080\n    resources: {cpus: 0}\n",
+        "spec.yaml:9:17: services.web.resources.cpus: Input should be greater than 0",
+    ),
+    # A union value: only the message about the form written, no 'valid integer'.
+    (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: 1, blue: 4001}\n",
+        "spec.yaml:9:5: services.web.host_port: give either offset or blue/green ports, not both",
+    ),
+    (
+        "  ports: [{host: 8080}]",
+        "  ports: [{host: 70000}]",
+        "spec.yaml:12:12: proxy.ports[0].host: must be between 1 and 65535 (got 70000)",
+    ),
+    (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {blue: 4001}\n",
+        "spec.yaml:9:5: services.web.host_port: give offset, or both blue and green",
     ),
 ]
 
