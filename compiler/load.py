@@ -350,14 +350,27 @@ def dotted(path: Path) -> str:
     return out
 
 
-_TYPE_ERRORS = {"string_type", "int_type", "bool_type", "float_type", "dict_type", "list_type"}
+# What a value of the wrong type was expected to be, by pydantic's error type, in words.
+_FORMS = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+}
 
 
 def _meant(errors: list[Any], data: Any) -> list[Any]:
-    """A value of a union type (`host_port: 4001` or `{offset: 1}`) fails each branch; when one
+    """A value of a union type (`host_port: 4001` or `{offset: 1}`) fails each branch. When one
     branch says what is wrong with the form the user chose, the other branches' "should be a
-    valid integer" is noise: dropped. (A branch's error carries a branch label in its location,
-    which the data does not hold.)"""
+    valid integer" is noise: dropped. When every branch only says "wrong type", one message
+    names the forms. (A branch's error carries a branch label in its location, which the data
+    does not hold.)"""
 
     def place(err: Any) -> Path:
         return _data_path(err["loc"], data)
@@ -365,10 +378,27 @@ def _meant(errors: list[Any], data: Any) -> list[Any]:
     def branch(err: Any) -> bool:
         return len(place(err)) < len(err["loc"])
 
-    told = {place(e) for e in errors if e["type"] not in _TYPE_ERRORS and branch(e)}
-    return [
-        e for e in errors if not (e["type"] in _TYPE_ERRORS and branch(e) and place(e) in told)
-    ] or errors
+    told = [place(e) for e in errors if e["type"] not in _FORMS and branch(e)]
+    deeper = [place(e) for e in errors if branch(e)]
+    out: list[Any] = []
+    merged: dict[Path, Any] = {}
+    for err in errors:
+        if err["type"] not in _FORMS or not branch(err):
+            out.append(err)
+            continue
+        here = place(err)
+        if any(t[: len(here)] == here for t in told) or any(
+            len(d) > len(here) and d[: len(here)] == here for d in deeper
+        ):
+            continue  # a branch said what is wrong in the form written
+        forms = _FORMS[err["type"]]
+        if here in merged:
+            if forms not in merged[here]["forms"]:
+                merged[here]["forms"].append(forms)
+            continue
+        merged[here] = {**err, "type": "union_forms", "forms": [forms]}
+        out.append(merged[here])
+    return out or errors
 
 
 def _problem(err: Any, data: Any, positions: Positions, filename: str) -> Problem:
@@ -388,7 +418,11 @@ def _problem(err: Any, data: Any, positions: Positions, filename: str) -> Proble
         pattern = str((err.get("ctx") or {}).get("pattern", ""))
         rule = NAME_RULES.get(pattern, f"must match {pattern}")
         return Problem(filename, line, col, dotted(loc), f"{rule} (got {_show(err.get('input'))})")
-    if kind in {"string_type", "int_type", "bool_type", "float_type", "dict_type", "list_type"}:
+    if kind == "union_forms":
+        message = f"should be {' or '.join(err['forms'])}"
+    elif kind in _FORMS:
+        message = f"should be {_FORMS[kind]}"
+    if kind in {*_FORMS, "union_forms"}:
         message += f" (got {_show(err.get('input'))})"
     return Problem(filename, line, col, dotted(loc), message)
 

@@ -452,7 +452,7 @@ CORPUS: list[tuple[str, str, str, list[str]]] = [
         "port-infinite",
         "port: 8080",
         "port: 1e999",
-        ["spec.yaml:5:5: services.web.port: Input should be a valid integer (got inf)"],
+        ["spec.yaml:5:5: services.web.port: should be a whole number (got inf)"],
     ),
     (
         "10k-character-key",

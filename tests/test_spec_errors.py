@@ -372,6 +372,16 @@ CASES = [
         "    host_port: {blue: 4001}\n",
         "spec.yaml:9:5: services.web.host_port: give offset, or both blue and green",
     ),
+    (
+        "    host_port: {offset: 1}\n",
+        '    host_port: "abc"\n',
+        "spec.yaml:9:5: services.web.host_port: should be a mapping or a whole number (got 'abc')",
+    ),
+    (
+        "    host_port: {offset: 1}\n",
+        "    host_port: {offset: x}\n",
+        "spec.yaml:9:17: services.web.host_port.offset: should be a whole number (got 'x')",
+    ),
 ]
 
 
