@@ -52,6 +52,7 @@ def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None)
     ]
     if unencodable:
         raise SpecError(_sorted(unencodable))
+    data = without_extensions(data)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
@@ -65,6 +66,23 @@ def load_spec(text: str, *, filename: str, env: Mapping[str, str] | None = None)
     if meaning:
         raise SpecError(_sorted(meaning))
     return spec
+
+
+def without_extensions(data: dict[str, Any]) -> dict[str, Any]:
+    """Compose's extension keys: `x-…` at the top level, in a service and in the proxy are
+    allowed and ignored, so an anchor there can be merged (`<<: *defaults`) where it is used."""
+
+    def strip(mapping: Any) -> Any:
+        if not isinstance(mapping, dict):
+            return mapping
+        return {k: v for k, v in mapping.items() if not (isinstance(k, str) and k.startswith("x-"))}
+
+    out: dict[str, Any] = strip(data)
+    if isinstance(out.get("services"), dict):
+        out["services"] = {name: strip(svc) for name, svc in out["services"].items()}
+    if isinstance(out.get("proxy"), dict):
+        out["proxy"] = strip(out["proxy"])
+    return out
 
 
 def not_utf8(data: Any, path: Path = ()) -> list[tuple[Path, str]]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import specctl
+from specctl.compiler.compile import Inputs, compile_spec
 from specctl.compiler.load import load_spec
 from specctl.schemas.errors import SpecError
 from tests.conftest import REPO, run_cli
@@ -554,3 +555,28 @@ def test_the_compose_passthrough_is_checked_by_compose_at_its_own_line(
     result = run_cli("-f", "spec.yaml", "validate", cwd=tmp_path)
     assert result.code == 1, result.out
     assert result.err.splitlines()[0] == expected
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(GOOD.replace("\n", "\r\n"), id="crlf"),
+        pytest.param("\ufeff" + GOOD, id="bom"),
+        pytest.param(
+            "x-web: &web\n  image: shop/web:1\n  port: 8080\n"
+            + GOOD.replace("    image: shop/web:1\n    port: 8080\n", "    <<: *web\n"),
+            id="x-anchor-merged",
+        ),
+        pytest.param(
+            GOOD.replace(
+                "    image: shop/web:1\n", "    x-owner: shop team\n    image: shop/web:1\n"
+            ).replace("  image: nginx\n", "  image: nginx\n  x-note: edge\n"),
+            id="x-keys-in-service-and-proxy",
+        ),
+    ],
+)
+def test_legal_forms_compile_to_the_same_output_as_the_plain_spec(variant: str) -> None:
+    """YAML the way Compose users write it is accepted and means the same."""
+    inputs = Inputs(spec_name="config/spec.yaml", root_ref="..")
+    plain = compile_spec(load_spec(GOOD, filename="spec.yaml"), inputs)
+    assert compile_spec(load_spec(variant, filename="spec.yaml"), inputs) == plain
