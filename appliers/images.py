@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error
-from specctl.compiler.images import TAG_PREFIX, Need, built, normalized, with_tags
+from specctl.compiler.images import (
+    TAG_PREFIX,
+    Need,
+    built,
+    image_needs,
+    normalized,
+    wanted_images,
+    with_tags,
+)
 from specctl.schemas.desired import Desired, DesiredService
 from specctl.schemas.errors import ApplyError, SpecctlError
 
@@ -119,6 +127,11 @@ def present_tags(refs: list[str]) -> set[str]:
         raise api_error("list images", exc) from None
     names = {n for i in images for n in (*(i.get("RepoTags") or []), *(i.get("RepoDigests") or []))}
     return names & wanted
+
+
+def needs(desired: Desired) -> list[Need]:
+    """What the images step builds or pulls for `desired`, as the engine stands now."""
+    return image_needs(desired, present_tags(wanted_images([desired])))
 
 
 def provide(project: Project, desired: Desired, todo: list[Need]) -> None:

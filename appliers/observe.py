@@ -16,6 +16,7 @@ from specctl.appliers.engine import api
 from specctl.appliers.images import present_tags
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
+from specctl.compiler.images import wanted_images
 from specctl.schemas.desired import Desired, DesiredPath
 from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import (
@@ -49,11 +50,6 @@ def observe(project: Project, *, now: float | None = None) -> Live:
         images=sorted(present_tags(wanted_images(desired))),
         api_calls=client.calls - before,
     )
-
-
-def wanted_images(desired: list[Desired]) -> list[str]:
-    """Every image reference the spec names for either colour, the proxy's included."""
-    return sorted({s.image for d in desired for s in (*d.services, *d.shared, d.proxy) if s.image})
 
 
 def observe_paths(

@@ -18,7 +18,7 @@ from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
 from specctl.appliers.proof import NotProven
 from specctl.appliers.switch import stage_config, switch_staged, switch_to
-from specctl.compiler.images import describe, image_needs
+from specctl.compiler.images import built_repositories, describe
 from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.errors import ApplyError
 from specctl.schemas.plan import Step, StepName
@@ -48,11 +48,10 @@ def pre_checks(run: Run, step: Step) -> str:
 def images(run: Run, step: Step) -> str:
     """Build and pull what the deploy needs, found again now (a re-run after a crash, or
     another apply, may have built some of it meanwhile)."""
-    from specctl.appliers.images import present_tags, provide
-    from specctl.appliers.observe import wanted_images
+    from specctl.appliers.images import needs, provide
 
     desired = run.desired
-    todo = image_needs(desired, present_tags(wanted_images([desired])))
+    todo = needs(desired)
     if todo:
         run.rec.line(f"  {describe(todo)}")
         provide(run.project, desired, todo)
@@ -300,10 +299,8 @@ def retire(run: Run, step: Step) -> str:
 
 def prune_builds(run: Run, step: Step) -> str:
     from specctl.appliers.images import prune_builds as prune
-    from specctl.compiler.images import built, repository
 
-    repositories = sorted({repository(s) for s in built(run.desired)})
-    return prune(repositories, run.project.spec.deploy.keep_builds)
+    return prune(built_repositories(run.desired), run.project.spec.deploy.keep_builds)
 
 
 ACTIONS: dict[StepName, Action] = {

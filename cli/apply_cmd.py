@@ -77,9 +77,8 @@ def register(app: typer.Typer) -> None:
         """Build the images of services with build: (tagged by their context) and pull missing
         registry images, as apply would, without changing any container."""
         from specctl.appliers.checks.engine import stale_generated
-        from specctl.appliers.images import present_tags, provide
-        from specctl.appliers.observe import wanted_images
-        from specctl.compiler.images import describe, image_needs
+        from specctl.appliers.images import needs, provide
+        from specctl.compiler.images import describe
         from specctl.schemas.errors import SpecctlError
         from specctl.schemas.spec import COLORS
 
@@ -95,11 +94,7 @@ def register(app: typer.Typer) -> None:
         done: set[str] = set()
         for color in [target] if target else list(COLORS):
             desired = proj.desired(color)
-            todo = [
-                n
-                for n in image_needs(desired, present_tags(wanted_images([desired])))
-                if n.image not in done
-            ]
+            todo = [n for n in needs(desired) if n.image not in done]
             typer.echo(f"{color}: {describe(todo)}")
             if todo:
                 provide(proj, desired, todo)

@@ -39,6 +39,15 @@ def built(desired: Desired) -> list[DesiredService]:
     return [s for s in (*desired.services, *desired.shared) if s.build is not None]
 
 
+def built_repositories(desired: Desired) -> list[str]:
+    return sorted({repository(s) for s in built(desired)})
+
+
+def wanted_images(desired: list[Desired]) -> list[str]:
+    """Every image reference the spec names for these colours, the proxy's included."""
+    return sorted({s.image for d in desired for s in (*d.services, *d.shared, d.proxy) if s.image})
+
+
 def with_tags(desired: Desired, digests: dict[str, str]) -> Desired:
     """`desired` with each built service's image set to its immutable tag (`digests`: service
     name -> digest of its build context); the config hash follows, so a new build is a

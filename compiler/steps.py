@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from specctl.compiler.active import other_color
-from specctl.compiler.images import built, describe, image_needs, repository
+from specctl.compiler.images import built_repositories, describe, image_needs
 from specctl.schemas.desired import Desired
 from specctl.schemas.live import Active, Live
 from specctl.schemas.plan import Action, Change, Plan, Step, StepName
@@ -132,7 +132,7 @@ def apply_steps(
                 services=_names(retire, desired),
             )
         )
-    repositories = sorted({repository(s) for s in built(desired)})
+    repositories = built_repositories(desired)
     if deploy and repositories:
         keep = spec.deploy.keep_builds
         steps.append(

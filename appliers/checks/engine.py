@@ -18,7 +18,7 @@ from specctl.appliers.checks.base import (
 )
 from specctl.appliers.engine import api
 from specctl.appliers.project import Project, stale_files
-from specctl.compiler.images import normalized
+from specctl.compiler.images import normalized, wanted_images
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.spec import COLORS
 
@@ -123,7 +123,6 @@ def check_images(ctx: Context) -> Outcome:
     """Every image the deploy runs is on this host, or will be built (its context and
     Dockerfile exist) or pulled (by its pull policy) before anything changes."""
     from specctl.appliers.images import build_problem, present_tags
-    from specctl.appliers.observe import wanted_images
 
     desired = ctx.desired
     try:
