@@ -86,13 +86,18 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
             rolled_back=exc.undone,
             backup_id=run.backup_id,
             forced=run.forced,
+            **run.extra,
         )
         raise ApplyError(
             f"apply to {plan.target} failed: {exc.message}\nrolled back: {exc.undone}",
             hint=exc.hint or "specctl status shows what serves now; specctl history lists this run",
         ) from None
     record.update(
-        result="ok", backup_id=run.backup_id, forced=run.forced, final={"active": plan.target}
+        result="ok",
+        backup_id=run.backup_id,
+        forced=run.forced,
+        final={"active": plan.target},
+        **run.extra,
     )
     rec.line(f"done: {plan.target} is live ({time.monotonic() - start:.1f}s)")
     return 0

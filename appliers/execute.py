@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult
@@ -47,6 +47,8 @@ class Run:
     serving_text: str | None = None  # the nginx config that served before the switch
     ready: Ready | None = None  # what staging the nginx config learnt, for the switch
     forced: list[str] = field(default_factory=list)
+    breach_at: float | None = None  # when a bake found a breach (monotonic)
+    extra: dict[str, Any] = field(default_factory=dict)  # for the history record
 
 
 Action = Callable[[Run, Step], str | None]

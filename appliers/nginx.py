@@ -88,6 +88,10 @@ def validate_staged(container_id: str) -> Ready:
     return ready
 
 
+def staged_text(project: Project) -> str:
+    return (live_config_path(project).parent / NEXT).read_text(encoding="utf-8")
+
+
 def install_staged(project: Project) -> None:
     """Keep the current config as .previous, then move the staged one into place atomically.
     Installing the same text again (a re-run) keeps .previous as it was."""

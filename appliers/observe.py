@@ -12,6 +12,7 @@ from typing import Any
 import crossplane
 
 from specctl.appliers import engine
+from specctl.appliers.bake import read_state
 from specctl.appliers.engine import api
 from specctl.appliers.images import present_tags
 from specctl.appliers.permissions import locations, plan_path
@@ -48,6 +49,7 @@ def observe(project: Project, *, now: float | None = None) -> Live:
         nginx=nginx,
         paths=observe_paths(project, list(paths.values()), now=now),
         images=sorted(present_tags(wanted_images(desired))),
+        bake=read_state(project),
         api_calls=client.calls - before,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from docker.errors import DockerException
@@ -11,10 +12,11 @@ from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
 from specctl.compiler.active import other_color
 from specctl.compiler.exposure import live_exposure
-from specctl.schemas.live import LiveContainer
+from specctl.schemas.live import LiveBake, LiveContainer
 from specctl.schemas.spec import COLORS
 from specctl.schemas.status import (
     BackupAge,
+    BakeStatus,
     ColorStatus,
     NginxStatus,
     RollbackStatus,
@@ -55,6 +57,30 @@ def present_images() -> set[str]:
     return {tag for row in rows for tag in row.get("RepoTags") or []}
 
 
+def bake_status(bake: LiveBake | None, now: float) -> BakeStatus | None:
+    if bake is None:
+        return None
+    return BakeStatus(
+        color=bake.color,
+        previous=bake.previous,
+        until=bake.until,
+        seconds_left=max(0, int(bake.until - now)),
+        watching=bake.pid is not None and alive(bake.pid),
+        pid=bake.pid,
+        verdict=bake.verdict,
+    )
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def collect_status(project: Project) -> Status:
     now = time.time()
     desired = {color: project.desired(color) for color in COLORS}
@@ -86,6 +112,7 @@ def collect_status(project: Project) -> Status:
     ready = colors[other].running and colors[other].healthy and not missing
     proxy = (any_color.shared_project, any_color.proxy.name)
     return Status(
+        bake=bake_status(live.bake, now),
         project=project.spec.project,
         active=active,
         colors=colors,

@@ -17,7 +17,7 @@ from specctl.appliers.nginx import proxy_host, public_url
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
 from specctl.appliers.proof import NotProven
-from specctl.appliers.switch import stage_config, switch_staged, switch_to
+from specctl.appliers.switch import proxy_id, stage_config, switch_staged, switch_to
 from specctl.compiler.images import built_repositories, describe
 from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.errors import ApplyError
@@ -263,9 +263,16 @@ def stage(run: Run, step: Step) -> str:
 
 
 def switch(run: Run, step: Step) -> str:
-    """Traffic to the target: install the staged config, reload, prove."""
+    """Traffic to the target: install the staged config, reload, prove. A switch ends any
+    earlier bake; with a bake to follow, its record is written before nginx reloads."""
+    from specctl.appliers import bake
+
     _serving(run)
     ready, run.ready = run.ready, None
+    bake.clear_state(run.project)
+    if run.plan.step(StepName.BAKE) is not None:
+        staged = nginx.staged_text(run.project)
+        bake.begin(run.project, color=run.desired.color, previous=run.previous, config_text=staged)
     proven = switch_staged(run.project, run.desired, ready, progress=run.rec.line)
     slowest = max(proven.values(), default=0.0)
     return f"traffic on {run.desired.color}, proven in {slowest:.2f}s"
@@ -276,13 +283,71 @@ def unswitch(run: Run, step: Step) -> str:
     previous = run.previous
     if run.serving_text is None or previous is None:
         return "no config served before; nothing to switch back to"
+    return switch_back(run, previous, run.serving_text)
+
+
+def switch_back(run: Run, previous: str, text: str) -> str:
+    """Put back the config that served `previous` and prove it; ends any bake."""
+    from specctl.appliers import bake
+
     back = run.project.desired(previous)
     try:
-        switch_to(run.project, back, progress=run.rec.line, text=run.serving_text)
+        switch_to(run.project, back, progress=run.rec.line, text=text)
     except NotProven as exc:
         first = exc.message.splitlines()[0]
         return f"restored {previous}'s nginx config; not proven: {first}"
+    finally:
+        if run.breach_at is not None:
+            run.extra["switch_back_seconds"] = round(time.monotonic() - run.breach_at, 3)
+    bake.clear_state(run.project)
     return f"traffic back on {previous} (proven)"
+
+
+def bake(run: Run, step: Step) -> str:
+    """Watch the new colour's real traffic until the bake's end; a breach raises, and the undos
+    switch traffic back."""
+    from specctl.appliers import bake
+
+    project, desired = run.project, run.desired
+    state = bake.read_state(project)
+    if state is None or state.color != desired.color:  # nginx started with this config
+        text = live_config_path(project).read_text(encoding="utf-8")
+        state = bake.begin(project, color=desired.color, previous=run.previous, config_text=text)
+    if state.verdict:  # found before a crash: act on it now
+        run.breach_at = time.monotonic()
+        raise bake.Breach(state.verdict, at=run.breach_at, report={"breach": [state.verdict]})
+    proxy = proxy_id(desired)
+    if proxy is None:
+        raise ApplyError("bake: proxy.nginx is not running", hint="specctl status shows it")
+    try:
+        detail, report = bake.run_bake(
+            project,
+            state,
+            proxy=proxy,
+            upstreams={u.name for u in desired.upstreams},
+            progress=run.rec.line,
+        )
+    except bake.Breach as exc:
+        run.breach_at = exc.at
+        run.extra["bake"] = exc.report
+        raise
+    run.extra["bake"] = report
+    bake.clear_state(project)
+    return detail
+
+
+def unbake(run: Run, step: Step) -> str:
+    """Undo of a resumed bake (its switch was made by an earlier run): back to the colour that
+    served before that switch, with the config it served with; then stop the baked colour."""
+    from specctl.appliers import bake
+
+    state = bake.read_state(run.project)
+    if state is None or state.previous is None:
+        return "no colour to switch back to"
+    back = run.project.desired(state.previous)
+    done = switch_back(run, state.previous, nginx.config_for(run.project, back))
+    stop_target(run, step)
+    return f"{done}; {run.desired.color} stopped"
 
 
 def retire(run: Run, step: Step) -> str:
@@ -317,6 +382,7 @@ ACTIONS: dict[StepName, Action] = {
     StepName.SWITCH: switch,
     StepName.SWITCH_BACK: switch,
     StepName.VERIFY_PROXY: verify_proxy,
+    StepName.BAKE: bake,
     StepName.RETIRE: retire,
     StepName.PRUNE_BUILDS: prune_builds,
 }
@@ -325,4 +391,5 @@ UNDOS: dict[StepName, Action] = {
     StepName.DEPLOY: stop_target,
     StepName.SWITCH: unswitch,
     StepName.SWITCH_BACK: unswitch,
+    StepName.BAKE: unbake,
 }

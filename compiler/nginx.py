@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from specctl.compiler import access_log
 from specctl.compiler.nginx_include import Origin, relocate
 from specctl.compiler.nginx_walk import walk
 from specctl.schemas.desired import Desired, DesiredUpstream
@@ -57,6 +58,18 @@ def render_nginx(
     `origin`: where each line of `base` came from, when included files were inlined into it."""
     if base is not None:
         base_name = spec.proxy.base or "base"
+        off = access_log.turned_off(_no_bom(base), filename=base_name)
+        if off is not None and spec.deploy.bake is not None:
+            raise CompileError(
+                relocate(
+                    f"{base_name}:{off}: `access_log off;` in the http block turns off the "
+                    "access log that deploy.bake reads",
+                    base_name,
+                    origin,
+                ),
+                hint="remove it (turn the log off per location instead, as for health checks), "
+                "or drop deploy.bake",
+            )
         try:
             return _with_base(base, desired, header=header, base_name=base_name)
         except CompileError as exc:
@@ -78,6 +91,8 @@ def render_nginx(
             locations=spec.proxy.locations,
             tls=tls,
             domain=spec.domain or "_",
+            log_format=access_log.log_format(desired.color),
+            access_log=access_log.access_log(),
         )
     )
 
@@ -172,7 +187,8 @@ def _with_base(base: str, desired: Desired, *, header: str, base_name: str) -> s
             )
         lines[server.line - 1] = new
     lines = [per_colour(line, desired.color) for line in lines]
-    return header + "\n".join(lines)
+    logged = access_log.with_access_log("\n".join(lines), desired.color, filename=base_name)
+    return header + logged
 
 
 # A base line that ends with this comment names the target colour wherever it names a colour:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from specctl.compiler.active import other_color
+from specctl.compiler.bake import rules_text
 from specctl.compiler.images import built_repositories, describe, image_needs
 from specctl.schemas.desired import Desired
 from specctl.schemas.live import Active, Live
@@ -122,6 +125,9 @@ def apply_steps(
         steps.append(
             Step(name=StepName.VERIFY_PROXY, color=color, detail=f"{color} answers through nginx")
         )
+    bake = bake_step(spec, color, switch=bool(switch), active=active, live=live)
+    if bake is not None:
+        steps.append(bake)
     if retire:
         other = other_color(color)
         steps.append(
@@ -143,6 +149,40 @@ def apply_steps(
             )
         )
     return steps
+
+
+def bake_step(spec: Spec, color: str, *, switch: bool, active: Active, live: Live) -> Step | None:
+    """The bake after this plan's switch; or the bake a crash interrupted, when its colour still
+    serves with the config its switch installed (resumed, or concluded when its time is up)."""
+    rules = spec.deploy.bake
+    if rules is None:
+        return None
+    what = f"switch back on a breach: {rules_text(rules)}"
+    if switch:
+        previous = active.color if active.color != color else None
+        back = f"; {what}" if previous else " (nothing to switch back to)"
+        return Step(
+            name=StepName.BAKE,
+            color=color,
+            detail=f"watch {color}'s requests in nginx's access log for {rules.duration}{back}",
+        )
+    bake = live.bake
+    if (
+        bake is None
+        or bake.color != color
+        or active.color != color
+        or live.nginx.pending_reload
+        or bake.config_sha256 != live.nginx.config_sha256
+    ):
+        return None
+    until = datetime.fromtimestamp(bake.until, UTC).strftime("%H:%M:%S")
+    found = f"; found before: {bake.verdict}" if bake.verdict else ""
+    return Step(
+        name=StepName.BAKE,
+        color=color,
+        detail=f"resume {color}'s interrupted bake (until {until} UTC){found}; {what}",
+        undo=f"switch back to {bake.previous}" if bake.previous else None,
+    )
 
 
 def is_current(plan: Plan) -> bool:

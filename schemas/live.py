@@ -117,12 +117,25 @@ class Active(Tolerant):
     detail: str = "nothing deployed yet"
 
 
+class LiveBake(Tolerant):
+    """A bake begun by a switch and not yet concluded (`<state_dir>/bake.json`)."""
+
+    color: str  # the colour being watched
+    previous: str | None = None  # the colour a breach switches back to
+    switched_at: float  # seconds since the epoch
+    until: float
+    config_sha256: str | None = None  # the nginx config the switch installed
+    pid: int | None = None  # the specctl process watching
+    verdict: str | None = None  # set once a breach was found, before switching back
+
+
 class Live(Tolerant):
     project: str
     containers: list[LiveContainer] = []
     nginx: LiveNginx = LiveNginx()
     paths: list[LivePath] = []
     images: list[str] = []  # the tags, of those the spec names, that this host has
+    bake: LiveBake | None = None
     api_calls: int = 0
 
     def of_project(self, compose_project: str) -> list[LiveContainer]:

@@ -57,6 +57,7 @@ class StepName(StrEnum):
     SWITCH = "switch"
     SWITCH_BACK = "switch-back"
     VERIFY_PROXY = "verify-proxy"
+    BAKE = "bake"
     RETIRE = "retire"
     PRUNE_BUILDS = "prune-builds"
 

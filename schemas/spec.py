@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from specctl.schemas.units import Address, Duration, Mode, Port, Size
+from specctl.schemas.units import Address, Duration, Mode, Port, Size, seconds
 
 COLORS: tuple[str, str] = ("blue", "green")
 Color = Literal["blue", "green"]
@@ -319,6 +319,46 @@ class Proxy(Strict):
     compose: dict[str, Any] = {}
 
 
+class Bake(Strict):
+    """After the switch, watch the new colour's real traffic in nginx's access log and switch
+    back by itself on a breach; the retire step waits for the bake to pass."""
+
+    duration: Duration = Field(description="How long the new colour is watched after the switch.")
+    window: Duration = Field(
+        default="30s", description="Each judgement covers the requests of this last stretch."
+    )
+    min_requests: int = Field(
+        default=20, ge=1, description="Requests a window needs before it is judged at all."
+    )
+    max_5xx_percent: float = Field(
+        default=1.0, ge=0, le=100, description="Share of 5xx answers (in percent) that breaches."
+    )
+    max_p95: Duration | None = Field(default=None, description="95th percentile request time.")
+    max_p99: Duration | None = Field(default=None, description="99th percentile request time.")
+    max_slowdown: float | None = Field(
+        default=None,
+        gt=1,
+        description="Breach when p95 exceeds the old colour's p95 before the switch by this "
+        "factor (latencies under 100ms never count as a slowdown).",
+    )
+    too_little_traffic: Literal["pass", "switch-back"] = Field(
+        default="pass",
+        description="What a bake that never saw min_requests requests concludes.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """`bake: 5m` is `bake: {duration: 5m}`."""
+        return {"duration": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> Bake:
+        if seconds(self.duration) <= 0:
+            raise ValueError("duration: must be longer than 0s")
+        return self
+
+
 class Deploy(Strict):
     start_timeout: Duration = Field(
         default="180s", description="The longest a deploy waits for its services to be healthy."
@@ -339,6 +379,10 @@ class Deploy(Strict):
         ge=1,
         description="Builds kept per built image after a deploy; older ones that no container "
         "uses are removed.",
+    )
+    bake: Bake | None = Field(
+        default=None,
+        description="Watch the new colour after the switch and switch back on a breach.",
     )
 
 

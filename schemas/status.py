@@ -51,6 +51,16 @@ class RollbackStatus(Frozen):
     last_backup: BackupAge | None = None
 
 
+class BakeStatus(Frozen):
+    color: str
+    previous: str | None
+    until: float  # seconds since the epoch
+    seconds_left: int
+    watching: bool  # the specctl process that runs it is alive
+    pid: int | None = None
+    verdict: str | None = None
+
+
 class Status(Frozen):
     format_version: int = FORMAT_VERSION
     project: str
@@ -60,6 +70,7 @@ class Status(Frozen):
     nginx: NginxStatus
     exposed: list[str] = []  # container ports published beyond loopback (the proxy's left out)
     rollback: RollbackStatus
+    bake: BakeStatus | None = None  # a bake in progress or interrupted
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -115,8 +115,11 @@ def test_compile_into_another_folder_removes_only_what_specctl_wrote(tmp_path: P
 
 def test_the_real_base_config_differs_only_in_the_managed_server_lines() -> None:
     """config/spec.yaml's base is the Cell Segmentation Hub's nginx.prod.conf, unmodified: each
-    colour's config is that file with the header on top and the three managed server lines
-    naming the colour."""
+    colour's config is that file with the header on top, specctl's access log on the `http {`
+    line (line numbers stay those of the base) and the three managed server lines naming the
+    colour."""
+    from specctl.compiler.access_log import access_log, log_format
+
     base = (REPO / "config" / "nginx.prod.conf").read_text()
     for color in ("blue", "green"):
         text = _compiled("spec")[f"spheroseg/nginx.{color}.conf"]
@@ -125,9 +128,11 @@ def test_the_real_base_config_differs_only_in_the_managed_server_lines() -> None
         changed = [
             (a, b) for a, b in zip(base.split("\n"), body.split("\n"), strict=True) if a != b
         ]
+        http = ("http {", f"http {{ {log_format(color)} {access_log()}")
         expected = {
-            "blue": [],
+            "blue": [http],
             "green": [
+                http,
                 ("        server blue-backend:3001;", "        server green-backend:3001;"),
                 ("        server blue-ml:8000;", "        server green-ml:8000;"),
                 ("        server blue-frontend:80;", "        server green-frontend:80;"),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from specctl.compiler.access_log import access_log, log_format
 from specctl.compiler.nginx import find_upstreams, render_nginx
 from specctl.schemas.desired import DesiredUpstream
 from specctl.schemas.errors import CompileError
@@ -35,10 +36,18 @@ class _Spec:
     class proxy:
         base = "nginx.conf"
 
+    class deploy:
+        bake = None
+
 
 def render(base: str, color: str = "green", **services: str) -> str:
+    """The rendered config without specctl's access log on the `http {` line (tested below),
+    which every base with an http block gets."""
     desired = _Desired(color, **(services or {"backend": "backend:3001"}))
-    return render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
+    text = render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
+    added = f" {log_format(color)} {access_log()}"
+    assert (added in text) == ("http {" in base)
+    return text.replace(added, "", 1)
 
 
 def test_every_line_of_a_rich_upstream_block_is_kept() -> None:
@@ -230,7 +239,7 @@ def test_upstreams_in_included_files_are_followed_and_written_in(tmp_path: Path)
     green = project.compile()["inc/nginx.green.conf"].split("\n", 2)[2]
     assert green == (
         "events { worker_connections 64; }\n"
-        "http {\n"
+        f"http {{ {log_format('green')} {access_log()}\n"
         "    include /etc/nginx/mime.types;\n"  # the container's file: as written
         "    # include upstreams.conf;  (specctl: inlined from upstreams.conf)\n"
         "upstream backend {\n"
@@ -257,3 +266,44 @@ def test_a_problem_in_an_included_file_names_that_file_and_line(tmp_path: Path) 
     )
     with pytest.raises(CompileError, match=r"^upstreams\.conf:4: upstream 'backend' lists"):
         project.compile()
+
+
+def test_the_access_log_sits_on_the_http_line_and_beside_lower_level_logs() -> None:
+    """An access_log in a server or location replaces the inherited ones, so specctl's log is
+    added beside each (not beside `off`); lines are extended, never added."""
+    base = (
+        "http {  # the site\n"
+        "    access_log /var/log/nginx/access.log main;\n"
+        "    upstream backend { server blue-backend:3001; }\n"
+        "    server {\n"
+        "        access_log /var/log/nginx/site.log;  # per site\n"
+        "        location / { proxy_pass http://backend; }\n"
+        "        location /health { access_log off; return 200; }\n"
+        "    }\n"
+        "}\n"
+    )
+    desired = _Desired("green", backend="backend:3001")
+    text = render_nginx(_Spec(), desired, header="", base=base)  # type: ignore[arg-type]
+    lines = text.split("\n")
+    assert len(lines) == len(base.split("\n"))
+    assert lines[0] == f"http {{ {log_format('green')} {access_log()}  # the site"
+    assert lines[1] == "    access_log /var/log/nginx/access.log main;"  # inherited: kept
+    assert lines[4] == (f"        access_log /var/log/nginx/site.log; {access_log()}  # per site")
+    assert lines[6] == "        location /health { access_log off; return 200; }"
+    assert '"color":"green"' in log_format("green")
+
+
+def test_access_log_off_in_the_http_block_is_refused_with_a_bake() -> None:
+    """It would silence the log the bake judges: every bake would pass without judgement."""
+
+    class Baking(_Spec):
+        class deploy:
+            bake = object()
+
+    base = "http {\n    access_log off;\n    upstream backend { server blue-backend:3001; }\n}\n"
+    desired = _Desired("green", backend="backend:3001")
+    assert "access_log off;" in render(base)  # without a bake: kept as written
+    with pytest.raises(CompileError, match=r"^nginx\.conf:2: `access_log off;` in the http block"):
+        render_nginx(Baking(), desired, header="", base=base)  # type: ignore[arg-type]
+    in_a_location = base.replace("access_log off;", "server { location /h { access_log off; } }")
+    assert render_nginx(Baking(), desired, header="", base=in_a_location)  # type: ignore[arg-type]

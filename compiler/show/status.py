@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from specctl.schemas.spec import COLORS
 from specctl.schemas.status import ServiceStatus, Status
 
@@ -20,6 +22,23 @@ def _age(seconds: int | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def _bake(doc: Status) -> str:
+    bake = doc.bake
+    assert bake is not None
+    until = datetime.fromtimestamp(bake.until, UTC).strftime("%H:%M:%S")
+    back = f"; a breach switches back to {bake.previous}" if bake.previous else ""
+    if bake.watching:
+        return (
+            f"bake: {bake.color} watched until {until} UTC ({bake.seconds_left}s left) by "
+            f"specctl (pid {bake.pid}){back}"
+        )
+    found = f" after finding: {bake.verdict}" if bake.verdict else ""
+    return (
+        f"bake: {bake.color}'s bake was interrupted{found} (until {until} UTC); "
+        f"`specctl apply` resumes or concludes it{back}"
+    )
 
 
 def render_status(doc: Status) -> str:
@@ -54,4 +73,6 @@ def render_status(doc: Status) -> str:
         state = "ready" if rb.ready else "not ready"
         lines.append(f"rollback to {rb.color}: {state}{' (' + '; '.join(why) + ')' if why else ''}")
     lines.append(f"last backup: {age}")
+    if doc.bake is not None:
+        lines.append(_bake(doc))
     return "\n".join(lines) + "\n"

@@ -12,6 +12,10 @@ Environment:
   UPLOAD_DIR       where POST /upload stores files (default /data/uploads)
   APP_SHUTDOWN_TIMEOUT  max seconds to wait for in-flight requests on SIGTERM (default 5)
   APP_ACCESS_LOG   0 -> no access log lines (default 1; bodies are never logged)
+  APP_TURN         fail -> answer 500, slow -> answer APP_SLOW_SECONDS late (default 1), to every
+                   request but /health, from APP_TURN_AFTER seconds (default 5) after the first
+                   request that came through a proxy (X-Forwarded-For or X-Real-IP): a release
+                   that passes its checks and then goes bad under real traffic
 
 Endpoints: GET / /health /version /api/* /slow?seconds=N /ws (WebSocket echo);
 POST /upload (multipart field "file") /predict /control/fail-health /control/recover /control/crash.
@@ -67,6 +71,29 @@ async def track_in_flight(request, handler):
         state["in_flight"] -= 1
         if state["in_flight"] == 0:
             state["idle"].set()
+
+
+TURN = env("APP_TURN", "")
+TURN_AFTER = float(env("APP_TURN_AFTER", "5"))
+SLOW_SECONDS = float(env("APP_SLOW_SECONDS", "1"))
+
+
+@web.middleware
+async def turn_bad(request, handler):
+    """APP_TURN: go bad a while after real (proxied) traffic arrives."""
+    state = request.app["state"]
+    if TURN and request.path != "/health":
+        proxied = "X-Forwarded-For" in request.headers or "X-Real-IP" in request.headers
+        if proxied and state["first_proxied"] is None:
+            state["first_proxied"] = time.monotonic()
+            log.warning("turn: first proxied request; going %s in %.1fs", TURN, TURN_AFTER)
+        started = state["first_proxied"]
+        if started is not None and time.monotonic() - started >= TURN_AFTER:
+            if TURN == "fail":
+                return json_response({"error": "APP_TURN=fail", **identity()}, status=500)
+            if TURN == "slow":
+                await asyncio.sleep(SLOW_SECONDS)
+    return await handler(request)
 
 
 async def add_identity_headers(request, response):
@@ -211,11 +238,12 @@ async def control_crash(request):
 
 
 def make_app():
-    app = web.Application(middlewares=[track_in_flight], client_max_size=1024 ** 3)
+    app = web.Application(middlewares=[track_in_flight, turn_bad], client_max_size=1024 ** 3)
     app["state"] = {
         "failing": truthy(env("APP_FAIL_HEALTH", "0")),
         "draining": False,
         "in_flight": 0,
+        "first_proxied": None,
         "idle": asyncio.Event(),
     }
     app["websockets"] = set()

@@ -1,0 +1,141 @@
+"""nginx's access log in specctl's JSON format: the directives every generated config carries
+(one line per request through nginx, naming the colour whose config routed it) and the reading
+of those lines back; pure.
+
+The log goes to the proxy's stdout, so the engine keeps it (`docker logs`) and no volume or file
+inside the container is needed. A base config keeps its own access logs: specctl adds its log
+beside them, in the http block and next to every server or location `access_log` (an
+`access_log` at a lower level would otherwise replace the inherited one), on the same lines, so
+the line numbers of the base stay those of the generated config."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from specctl.compiler.nginx_walk import walk
+
+FORMAT = "specctl_json"
+MARKER = '{"specctl":"access"'
+TARGET = "/dev/stdout"
+
+# $msec: when the line is written (request end); $proxy_host: the upstream block's name for a
+# proxied request, empty otherwise; $request_time: what the client waited, in seconds.
+_FIELDS = (
+    '"t":$msec,"color":"{color}","upstream":"$proxy_host","status":$status,'
+    '"seconds":$request_time,"upstream_addr":"$upstream_addr","method":"$request_method",'
+    '"uri":"$uri"'
+)
+
+
+def log_format(color: str) -> str:
+    fields = _FIELDS.replace("{color}", color)
+    return f"log_format {FORMAT} escape=json '{MARKER},{fields}}}';"
+
+
+def access_log() -> str:
+    return f"access_log {TARGET} {FORMAT};"
+
+
+def with_access_log(text: str, color: str, *, filename: str) -> str:
+    """A base config with specctl's log added: `log_format` and `access_log` right after the
+    `http {` brace, and an `access_log` after each server- or location-level `access_log` that
+    is not `off`. Lines are only extended, never added."""
+    lines = text.split("\n")
+    extra: dict[int, str] = {}  # 1-based line -> what to add at its end (or after the brace)
+    http_line = None
+    for event in walk(text, filename=filename):
+        if event.kind == "open" and event.directive == "http" and not event.stack:
+            http_line = event.line
+        elif (
+            event.kind == "statement"
+            and event.directive == "access_log"
+            and "http" in event.stack
+            and event.stack[-1] != "http"
+            and len(event.words) >= 2
+            and event.words[1][0] not in ("off", TARGET)
+        ):
+            last = event.words[-1][1]
+            extra[last] = extra.get(last, "") + " " + access_log()
+    if http_line is None:
+        return text
+    index = http_line - 1  # the line of the block's `{`
+    line = lines[index]
+    brace = _open_brace(line)
+    lines[index] = line[: brace + 1] + f" {log_format(color)} {access_log()}" + line[brace + 1 :]
+    for number, added in extra.items():
+        lines[number - 1] = _after_statement(lines[number - 1], added)
+    return "\n".join(lines)
+
+
+def turned_off(text: str, *, filename: str) -> int | None:
+    """The line of an `access_log off;` at the http block's own level (it silences every access
+    log of the block, specctl's too), or None."""
+    for event in walk(text, filename=filename):
+        if (
+            event.kind == "statement"
+            and event.directive == "access_log"
+            and event.stack == ("http",)
+            and [w for w, _ in event.words[1:]] == ["off"]
+        ):
+            return event.line
+    return None
+
+
+def _open_brace(line: str) -> int:
+    """Where the http block's `{` is on its line: after the word `http` when it is there."""
+    code = _code(line)
+    found = re.search(r"(?<![\w-])http\s*\{", code)
+    return found.end() - 1 if found else code.index("{")
+
+
+def _after_statement(line: str, added: str) -> str:
+    """`added` right after the last `;` of the line's code (before any comment)."""
+    code = _code(line)
+    at = code.rfind(";")
+    if at < 0:
+        return line
+    return line[: at + 1] + added + line[at + 1 :]
+
+
+def _code(line: str) -> str:
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[:i]
+    return line
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request through nginx to a managed upstream."""
+
+    t: float  # when it ended, seconds since the epoch
+    color: str  # the colour whose config routed it
+    upstream: str
+    status: int
+    seconds: float
+
+
+def parse(line: str) -> Hit | None:
+    """A line of the proxy's output, or None when it is not one of specctl's access lines."""
+    at = line.find(MARKER)
+    if at < 0:
+        return None
+    try:
+        doc = json.loads(line[at:])
+        return Hit(
+            t=float(doc["t"]),
+            color=str(doc["color"]),
+            upstream=str(doc["upstream"]),
+            status=int(doc["status"]),
+            seconds=float(doc["seconds"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
