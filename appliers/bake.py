@@ -27,7 +27,7 @@ from specctl.schemas.units import seconds
 
 STATE = "bake.json"
 PROGRESS_EVERY = 10.0  # seconds between progress lines
-TICK = 1.0  # seconds between judgements
+TICK = 0.5  # seconds between judgements
 
 
 def state_path(project: Project) -> Path:
@@ -192,7 +192,7 @@ def run_bake(
     upstreams: set[str],
     progress: Callable[[str], None],
 ) -> tuple[str, dict[str, object]]:
-    """Watch until the bake's end, judging every second; raises Breach at the first breach.
+    """Watch until the bake's end, judging every half second; raises Breach at the first breach.
     Returns what passed, and the figures. A bake resumed after its end is judged once, on the
     last window of traffic."""
     rules = project.spec.deploy.bake
@@ -207,7 +207,7 @@ def run_bake(
             current, found = watch.judge(now)
             if found:
                 at = time.monotonic()
-                report = {**watch.report(current), "breach": found}
+                report = {**watch.report(current), "breach": found, "found_at": now}
                 verdict = f"{bake.color} breached the bake: {'; '.join(found)}"
                 write_state(project, bake.model_copy(update={"verdict": verdict}))
                 raise Breach(verdict, at=at, report=report)

@@ -18,11 +18,13 @@ from specctl.appliers.observe import PREVIOUS, live_config_path, loaded_marker
 from specctl.appliers.project import Project
 from specctl.compiler.expand import NGINX_CONFIG_DIR
 from specctl.compiler.exposure import host_ip, url_host
+from specctl.compiler.maintenance import FLAG
 from specctl.compiler.nginx import Block, find_upstreams, managed_server
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import ApplyError, CompileError
 
 NEXT = "nginx.conf.next"
+BEFORE_MAINTENANCE = "nginx.conf.before-maintenance"  # what served when maintenance went on
 
 
 def nginx_test_argv(config: str) -> list[str]:
@@ -92,13 +94,18 @@ def staged_text(project: Project) -> str:
     return (live_config_path(project).parent / NEXT).read_text(encoding="utf-8")
 
 
-def install_staged(project: Project) -> None:
+def install_staged(project: Project, *, remember: bool = True) -> None:
     """Keep the current config as .previous, then move the staged one into place atomically.
-    Installing the same text again (a re-run) keeps .previous as it was."""
+    Installing the same text again (a re-run) keeps .previous as it was. A config in
+    maintenance mode is remembered as it was before maintenance (what served the colour);
+    maintenance on and off themselves (`remember=False`) leave .previous alone."""
     live = live_config_path(project)
     staged = live.parent / NEXT
-    if live.exists():
+    if remember and live.exists():
         current = live.read_text(encoding="utf-8")
+        before = live.parent / BEFORE_MAINTENANCE
+        if FLAG in current and before.is_file():
+            current = before.read_text(encoding="utf-8")
         if current != staged.read_text(encoding="utf-8"):
             _write_atomic(live.parent / PREVIOUS, current)
     staged.replace(live)

@@ -18,6 +18,7 @@ from specctl.appliers.images import present_tags
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
 from specctl.compiler.images import wanted_images
+from specctl.compiler.maintenance import FLAG
 from specctl.schemas.desired import Desired, DesiredPath
 from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import (
@@ -157,7 +158,7 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
         return LiveNginx(**fields)
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    fields.update(config_present=True, config_sha256=sha)
+    fields.update(config_present=True, config_sha256=sha, maintenance=FLAG.encode() in data)
     marker = loaded_marker(project)
     loaded = marker.read_text(encoding="utf-8").strip() if marker.is_file() else sha
     previous = path.parent / PREVIOUS

@@ -73,11 +73,19 @@ class Reload:
 
 
 def prove_switch(
-    project: Project, desired: Desired, *, timeout: float, reload: Reload
+    project: Project,
+    desired: Desired,
+    *,
+    timeout: float,
+    reload: Reload,
+    maintenance: bool = False,
+    allowed: bool = False,
 ) -> dict[str, float]:
     """Each upstream's probe path, requested through nginx on a new connection each time, must
-    answer for `desired.color` STABLE times in a row, once no old worker accepts any more.
-    Returns, per upstream, the seconds until the first such answer."""
+    answer for `desired.color` STABLE times in a row, once no old worker accepts any more (with
+    `maintenance`: answer the maintenance page, a 503 with Retry-After; or, when `allowed`
+    addresses still reach the app, the app as well). Returns, per upstream, the seconds until
+    the first such answer."""
     header = project.spec.proxy.color_header
     base, host = public_url(project), proxy_host(project)
     start = time.monotonic()
@@ -94,7 +102,10 @@ def prove_switch(
                 response = web.get(base + upstream.probe, timeout=min(5.0, left), host=host)
                 color = response.headers.get(header, "")
                 last[upstream.name] = f"HTTP {response.status_code}, {header}: {color or '(none)'}"
-                if response.status_code >= 500 or (color and color != desired.color):
+                if maintenance:
+                    page = response.status_code == 503 and "retry-after" in response.headers
+                    ok = (page or (allowed and response.status_code < 500)) and reload.finished()
+                elif response.status_code >= 500 or (color and color != desired.color):
                     ok = False
                 else:
                     # Even an answer from the new colour proves little while old workers still
@@ -113,9 +124,10 @@ def prove_switch(
         if time.monotonic() - start > timeout:
             missing = [u for u in desired.upstreams if streak[u.name] < STABLE]
             details = "; ".join(f"{u.address} {u.probe}: {last.get(u.name)}" for u in missing)
+            reached = "the maintenance page" if maintenance else desired.color
             raise NotProven(
                 f"switch not proven within {timeout:.0f}s: requests through {base} did not reach "
-                f"{desired.color} ({details})",
+                f"{reached} ({details})",
                 hint="each upstream's probe path must be routed to it by the nginx config and "
                 f"answer without a server error; an application that sends {header} must name "
                 "the colour it runs as",

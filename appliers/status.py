@@ -18,6 +18,7 @@ from specctl.schemas.status import (
     BackupAge,
     BakeStatus,
     ColorStatus,
+    MaintenanceStatus,
     NginxStatus,
     RollbackStatus,
     ServiceStatus,
@@ -71,6 +72,15 @@ def bake_status(bake: LiveBake | None, now: float) -> BakeStatus | None:
     )
 
 
+def maintenance_status(project: Project) -> MaintenanceStatus:
+    from specctl.appliers.maintenance import read_settings
+
+    doc = read_settings(project) or {}
+    return MaintenanceStatus(
+        since=doc.get("since"), retry_after=doc.get("retry_after"), allow=doc.get("allow") or []
+    )
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -113,6 +123,7 @@ def collect_status(project: Project) -> Status:
     proxy = (any_color.shared_project, any_color.proxy.name)
     return Status(
         bake=bake_status(live.bake, now),
+        maintenance=maintenance_status(project) if live.nginx.maintenance else None,
         project=project.spec.project,
         active=active,
         colors=colors,

@@ -37,12 +37,15 @@ def switch_staged(
     *,
     progress: Callable[[str], None],
     prove: bool = True,
+    remember: bool = True,
+    maintenance: bool = False,
+    allowed: bool = False,
 ) -> dict[str, float]:
     """Install the staged config and reload nginx (SIGHUP, no exec), or start nginx with it;
     then prove that requests reach the colour. `ready`: what staging learnt, used when the
-    proxy is still the container it was staged in."""
+    proxy is still the container it was staged in. `remember`: see install_staged."""
     proxy = proxy_id(desired)
-    nginx.install_staged(project)
+    nginx.install_staged(project, remember=remember)
     if proxy is not None and (ready is None or ready.proxy != proxy):
         if ready is not None:
             pidfd.close(ready.handle)
@@ -61,7 +64,12 @@ def switch_staged(
     if not prove:
         return {}
     return prove_switch(
-        project, desired, timeout=seconds(project.spec.deploy.switch_timeout), reload=reload
+        project,
+        desired,
+        timeout=seconds(project.spec.deploy.switch_timeout),
+        reload=reload,
+        maintenance=maintenance,
+        allowed=allowed,
     )
 
 

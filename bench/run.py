@@ -2,7 +2,8 @@
 specctl next to its baseline in the same run, and start-up; writes bench/RESULTS.md and
 docs/PERFORMANCE.md (side effects: containers, files). Run from the repository root:
 
-    .venv/bin/python bench/run.py [--quick] [--reps N] [--only zero-downtime|scaling|build|startup]
+    .venv/bin/python bench/run.py [--quick] [--reps N]
+        [--only zero-downtime|scaling|build|bake|startup]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from bake import bench_bake
 from build import bench_build
 from common import REPO, machine, say, source, startup_seconds
 from scaling import bench_scaling
@@ -28,7 +30,7 @@ BENCH = REPO / "bench"
 RAW = BENCH / "results.json"  # every repetition's figures, so --only can merge into the table
 RESULTS = BENCH / "RESULTS.md"
 PERFORMANCE = REPO / "docs" / "PERFORMANCE.md"
-NAMES = ("zero-downtime", "scaling", "build", "startup")
+NAMES = ("zero-downtime", "scaling", "build", "bake", "startup")
 PACKAGE_DIRS = ("cli", "schemas", "compiler", "appliers", "importers")
 STARTUP_REPS = 7  # at least: start-up runs are short and noisy, and cheap to repeat
 
@@ -66,7 +68,8 @@ def header(doc: dict[str, Any]) -> str:
         "do): this machine sets PYTHONDONTWRITEBYTECODE=1, under which an editable install "
         "compiles them again on every command (0.13 s of each start-up)\n"
         "- Rerun: `.venv/bin/python bench/run.py` from the repository root (`--quick` for a "
-        "smoke run of about 4 minutes, `--reps N`, `--only zero-downtime|scaling|build|startup` to "
+        "smoke run of about 4 minutes, `--reps N`, "
+        "`--only zero-downtime|scaling|build|bake|startup` to "
         "refresh one part); see `bench/README.md`\n\n"
     )
 
@@ -149,6 +152,9 @@ def main(argv: list[str]) -> int:
     if args.only in (None, "build"):
         doc["build"] = measure("build", lambda: bench_build(args.reps), base)
         write(doc)
+    if args.only in (None, "bake"):
+        doc["bake"] = measure("bake", lambda: bench_bake(args.reps), base)
+        write(doc)
     minutes = (time.monotonic() - began) / 60
     doc["took"] = f"{minutes:.1f} minutes"
     table = write(doc)
@@ -157,7 +163,7 @@ def main(argv: list[str]) -> int:
         f"{PERFORMANCE.relative_to(REPO)} and {RAW.relative_to(REPO)}"
     )
     print(table)
-    parts = ("startup", "zero_downtime", "scaling", "build")
+    parts = ("startup", "zero_downtime", "scaling", "build", "bake")
     failed = [k for k in parts if doc.get(k, {}).get("error")]
     return 1 if failed else 0
 

@@ -355,6 +355,60 @@ def build(section: dict[str, Any]) -> str:
     return text
 
 
+# --- 8: the bake's switch-back -------------------------------------------------------------------
+
+
+def bake(section: dict[str, Any]) -> str:
+    data = section["data"]
+    rows, kinds = data["rows"], data["kinds"]
+    body = []
+    for kind in ("fail", "slow"):
+        mine = [r for r in rows if r["kind"] == kind]
+        if not mine:
+            continue
+
+        def of(key: str, rows: list[dict[str, Any]] = mine) -> float:
+            return med([r[key] for r in rows if r.get(key) is not None])
+
+        body.append(
+            [
+                kinds[kind],
+                str(len(mine)),
+                fmt(of("found_after_first_bad_s"), 2),
+                f"**{fmt(of('switch_back_s'), 2)}**",
+                fmt(of("last_bad_after_found_s"), 2),
+                fmt(of("bad_answers"), 0),
+                str(sum(r["other_failures"] for r in mine)),
+            ]
+        )
+    head = [
+        "the release turns bad 3 s after real traffic reaches it",
+        "runs",
+        "first bad answer → breach found (s)",
+        "breach found → old colour proven (s)",
+        "breach found → last bad answer ends (s)",
+        "bad answers (median)",
+        "other failed requests (all runs)",
+    ]
+    text = "## 8. The bake: switch-back\n\n" + section_note(section) + "\n" + table(head, body)
+    text += (
+        f"\n`specctl apply --target green` under {data['rate']} requests/s on `/api/version` "
+        "through nginx (the load generator of part 1: a new connection per request, no retry, "
+        "so every failure is counted), with `deploy.bake: {duration: 60s, window: 5s, "
+        "min_requests: 20, max_5xx_percent: 1, max_p95: 600ms}`. Green passes its health "
+        "checks, direct and proxied verification, then turns bad 3 s after the first proxied "
+        "request (the app double's `APP_TURN`). *Breach found* is the bake's own clock "
+        "(`bake.found_at` in `specctl history --format json`); *old colour proven* is "
+        "`switch_back_seconds` (stage, `nginx -t`, reload and the switch proof of the "
+        "switch back); the first and last bad answers are the load generator's. *Other failed "
+        "requests* are those the bad release did not give itself (connection errors, 502s, "
+        "blue's errors): the switches add none when it is 0. A run whose breach was not the "
+        "intended one (a noise p95 before the release turned) counts in *runs* but has no "
+        "figures of bad answers.\n"
+    )
+    return text
+
+
 def failed(title: str, section: dict[str, Any]) -> str:
     first = str(section["error"]).splitlines()[0]
     return f"## {title}\n\n_{section['date']}: the benchmark failed: {first}_\n"
@@ -381,6 +435,11 @@ def render(results: dict[str, Any]) -> str:
         parts.append(failed("7. Apply with a build", built))
     elif built:
         parts.append(build(built))
+    baked = results.get("bake")
+    if baked and baked.get("error"):
+        parts.append(failed("8. The bake: switch-back", baked))
+    elif baked:
+        parts.append(bake(baked))
     start = results.get("startup")
     if start and start.get("error"):
         parts.append(failed("6. Start-up", start))

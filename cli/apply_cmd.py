@@ -1,4 +1,4 @@
-"""The apply, rollback and history commands."""
+"""The apply, maintenance, rollback and history commands."""
 
 from __future__ import annotations
 
@@ -103,6 +103,38 @@ def register(app: typer.Typer) -> None:
             for svc in (*proj.desired(color).services, *proj.desired(color).shared):
                 if svc.build is not None:
                     typer.echo(f"  {svc.address}: {svc.image}")
+
+    @app.command("maintenance")
+    def maintenance_cmd(
+        state: Annotated[str, typer.Argument(help="on or off.", metavar="on|off")],
+        message: Annotated[
+            str | None, typer.Option("--message", "-m", help="The text of the 503 page.")
+        ] = None,
+        retry_after: Annotated[
+            int,
+            typer.Option("--retry-after", min=1, help="Seconds clients are told to wait."),
+        ] = 120,
+        allow: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--allow",
+                help="An address or CIDR range that still reaches the application (repeatable).",
+            ),
+        ] = None,
+    ) -> None:
+        """Answer every managed location with a 503 maintenance page (Retry-After), or stop."""
+        from specctl.appliers.maintenance import maintenance
+        from specctl.compiler.maintenance import Settings, check_allow
+        from specctl.schemas.errors import SpecctlError
+
+        if state not in ("on", "off"):
+            raise SpecctlError(f"maintenance: say on or off (got {state!r})")
+        settings = Settings(
+            message=message or Settings.message,
+            retry_after=retry_after,
+            allow=tuple(check_allow(a) for a in allow or []),
+        )
+        raise typer.Exit(maintenance(project(), state == "on", settings, out=sys.stdout))
 
     @app.command("rollback")
     def rollback_cmd() -> None:

@@ -11,10 +11,9 @@ the line numbers of the base stay those of the generated config."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
-from specctl.compiler.nginx_walk import walk
+from specctl.compiler.nginx_walk import after_brace, code_part, walk
 
 FORMAT = "specctl_json"
 MARKER = '{"specctl":"access"'
@@ -61,9 +60,7 @@ def with_access_log(text: str, color: str, *, filename: str) -> str:
     if http_line is None:
         return text
     index = http_line - 1  # the line of the block's `{`
-    line = lines[index]
-    brace = _open_brace(line)
-    lines[index] = line[: brace + 1] + f" {log_format(color)} {access_log()}" + line[brace + 1 :]
+    lines[index] = after_brace(lines[index], "http", f" {log_format(color)} {access_log()}")
     for number, added in extra.items():
         lines[number - 1] = _after_statement(lines[number - 1], added)
     return "\n".join(lines)
@@ -83,33 +80,13 @@ def turned_off(text: str, *, filename: str) -> int | None:
     return None
 
 
-def _open_brace(line: str) -> int:
-    """Where the http block's `{` is on its line: after the word `http` when it is there."""
-    code = _code(line)
-    found = re.search(r"(?<![\w-])http\s*\{", code)
-    return found.end() - 1 if found else code.index("{")
-
-
 def _after_statement(line: str, added: str) -> str:
     """`added` right after the last `;` of the line's code (before any comment)."""
-    code = _code(line)
+    code = code_part(line)
     at = code.rfind(";")
     if at < 0:
         return line
     return line[: at + 1] + added + line[at + 1 :]
-
-
-def _code(line: str) -> str:
-    quote = ""
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            return line[:i]
-    return line
 
 
 @dataclass(frozen=True)

@@ -161,9 +161,17 @@ def diff(
             *warnings,
             *planned_exposure(desired),
         ],
-        notes=per_color_notes(spec, desired.color),
+        notes=[*per_color_notes(spec, desired.color), *maintenance_notes(live, steps)],
         steps=steps,
     )
+
+
+def maintenance_notes(live: Live, steps: list[Step]) -> list[str]:
+    if not live.nginx.maintenance:
+        return []
+    if any(s.name in (StepName.SWITCH, StepName.SWITCH_BACK) for s in steps):
+        return ["maintenance mode is on: the switch ends it (the colour switched to serves all)"]
+    return ["maintenance mode is on (specctl maintenance off ends it)"]
 
 
 def per_color_notes(spec: Spec, color: str) -> list[str]:
@@ -445,6 +453,10 @@ def plan_rollback(desired: Desired, live: Live, *, active: Active, base: Plan) -
             "changes": changes,
             "unchanged": 0,
             "steps": steps,
+            "notes": [
+                *(n for n in base.notes if not n.startswith("maintenance mode")),
+                *maintenance_notes(live, steps),
+            ],
             "rollback": True,
             "warnings": []
             if not any(

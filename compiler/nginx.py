@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from specctl.compiler import access_log
 from specctl.compiler.nginx_include import Origin, relocate
-from specctl.compiler.nginx_walk import walk
+from specctl.compiler.nginx_walk import code_part, walk
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import CompileError
 from specctl.schemas.spec import Spec
@@ -248,17 +248,7 @@ def replace_address(line: str, old: str, new: str) -> str | None:
     return line[:at] + new + line[at + len(old) :]
 
 
-def _before_comment(line: str) -> str:
-    quote = ""
-    for i, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            return line[:i]
-    return line
+_before_comment = code_part
 
 
 def _check_keepalive(

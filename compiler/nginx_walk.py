@@ -4,6 +4,7 @@ and what specctl reads with it besides upstreams: the certificate pairs; pure.""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -61,6 +62,29 @@ def walk(text: str, *, filename: str) -> Iterator[Event]:
             words = []
         else:
             words.append((token, line))
+
+
+def code_part(line: str) -> str:
+    """The line up to its comment (a `#` outside quotes)."""
+    quote = ""
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[:i]
+    return line
+
+
+def after_brace(line: str, word: str, added: str) -> str:
+    """`added` right after the `{` that opens the line's `word` block (or its first `{`): specctl
+    extends lines rather than adding them, so line numbers stay those of the user's file."""
+    code = code_part(line)
+    found = re.search(rf"(?<![\w-]){word}\s*\{{", code)
+    at = found.end() if found else code.index("{") + 1
+    return line[:at] + added + line[at:]
 
 
 Pair = tuple[str, str]  # (ssl_certificate, ssl_certificate_key)

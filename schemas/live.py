@@ -81,6 +81,7 @@ class LiveNginx(Tolerant):
     # upstreams above are then read from the config nginx did load.
     pending_reload: bool = False
     parse_error: str | None = None
+    maintenance: bool = False  # the live config is in maintenance mode
 
 
 class LiveFile(Tolerant):

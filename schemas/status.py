@@ -61,6 +61,12 @@ class BakeStatus(Frozen):
     verdict: str | None = None
 
 
+class MaintenanceStatus(Frozen):
+    since: float | None = None  # seconds since the epoch
+    retry_after: int | None = None
+    allow: list[str] = []
+
+
 class Status(Frozen):
     format_version: int = FORMAT_VERSION
     project: str
@@ -71,6 +77,7 @@ class Status(Frozen):
     exposed: list[str] = []  # container ports published beyond loopback (the proxy's left out)
     rollback: RollbackStatus
     bake: BakeStatus | None = None  # a bake in progress or interrupted
+    maintenance: MaintenanceStatus | None = None  # None: off
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

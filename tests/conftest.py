@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -135,6 +136,29 @@ class Sandbox:
     def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
         return run_cli("-f", str(self.spec_path), *args, cwd=self.root, env=env)
 
+    def run(self, *args: str, **env: str) -> Result:
+        """Compile with the given variables, then run the command with them (as a user would)."""
+        compiled = self.cli("compile", env=env)
+        assert compiled.code == 0, compiled.err
+        return self.cli(*args, env=env)
+
+    def status(self) -> dict[str, Any]:
+        result = self.cli("status", "--format", "json")
+        assert result.code == 0, result.err
+        doc: dict[str, Any] = json.loads(result.out)
+        return doc
+
+    def active(self) -> str | None:
+        color = self.status()["active"]["color"]
+        return None if color is None else str(color)
+
+    def last_record(self) -> dict[str, Any]:
+        """The newest record of `specctl history --format json`."""
+        result = self.cli("history", "--format", "json")
+        assert result.code == 0, result.err
+        record: dict[str, Any] = json.loads(result.out.splitlines()[-1])
+        return record
+
     def project(self) -> Any:
         from specctl.appliers.project import load_project
 
@@ -149,6 +173,19 @@ class Sandbox:
         return path
 
 
+def new_sandbox(root: Path, name: str, spec: str, files: dict[str, str] | None = None) -> Sandbox:
+    """The spec at <root>/config/spec.yaml (`root: ..`) with its files, the project removed
+    first."""
+    remove_project(name)
+    spec_path = root / "config" / "spec.yaml"
+    spec_path.parent.mkdir(parents=True, exist_ok=True)
+    spec_path.write_text(spec)
+    box = Sandbox(root=root, spec_path=spec_path, name=name)
+    for rel, text in (files or {}).items():
+        box.write(rel, text)
+    return box
+
+
 @pytest.fixture
 def sandbox_factory(tmp_path: Path, docker_engine: None) -> Iterator[Callable[..., Sandbox]]:
     """make(name, spec_text, files={rel: text}) -> Sandbox; the project is removed afterwards.
@@ -156,14 +193,8 @@ def sandbox_factory(tmp_path: Path, docker_engine: None) -> Iterator[Callable[..
     made: list[str] = []
 
     def make(name: str, spec_text: str, files: dict[str, str] | None = None) -> Sandbox:
-        remove_project(name)
         made.append(name)
-        spec_path = tmp_path / "config" / "spec.yaml"
-        spec_path.parent.mkdir(parents=True, exist_ok=True)
-        spec_path.write_text(spec_text)
-        box = Sandbox(root=tmp_path, spec_path=spec_path, name=name)
-        for rel, text in (files or {}).items():
-            box.write(rel, text)
+        box = new_sandbox(tmp_path, name, spec_text, files)
         result = box.cli("compile")
         assert result.code == 0, result.err
         return box

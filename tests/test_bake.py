@@ -10,7 +10,6 @@ the switch."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from collections.abc import Iterator
 import pytest
 
 from specctl.appliers.loadgen import Load, Report, describe
-from tests.conftest import Result, Sandbox, remove_project
+from tests.conftest import Sandbox, new_sandbox, remove_project
 
 NAME = "bake1"
 BASE = 30000
@@ -44,7 +43,7 @@ services:
       APP_COLOR: "{{color}}"
       APP_TURN: "${{TURN:-}}"
       APP_TURN_AFTER: "${{TURN_AFTER:-3}}"
-      APP_SLOW_SECONDS: "0.6"
+      APP_SLOW_SECONDS: "1.0"
       APP_RELEASE: "${{RELEASE:-0}}"
     healthcheck: {{http: /health, interval: 1s, timeout: 2s, retries: 30}}
 proxy:
@@ -64,49 +63,18 @@ deploy:
     window: 5s
     min_requests: 20
     max_5xx_percent: 1
-    max_p95: 300ms
+    max_p95: "${{P95:-5s}}"
 backups: {{enabled: false}}
 """
 
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterator[Sandbox]:
-    root = tmp_path_factory.mktemp("bake")
-    remove_project(NAME)
-    spec_path = root / "config" / "spec.yaml"
-    spec_path.parent.mkdir(parents=True)
-    spec_path.write_text(SPEC)
-    sandbox = Sandbox(root=root, spec_path=spec_path, name=NAME)
-    first = run(sandbox, "apply", "--target", "blue", "--yes", BAKE="1s")
+    sandbox = new_sandbox(tmp_path_factory.mktemp("bake"), NAME, SPEC)
+    first = sandbox.run("apply", "--target", "blue", "--yes", BAKE="1s")
     assert first.code == 0, first.out + first.err
     yield sandbox
     remove_project(NAME)
-
-
-def run(box: Sandbox, *args: str, **env: str) -> Result:
-    compiled = box.cli("compile", env=env)
-    assert compiled.code == 0, compiled.err
-    return box.cli(*args, env=env)
-
-
-def status(box: Sandbox) -> dict[str, object]:
-    result = box.cli("status", "--format", "json")
-    assert result.code == 0, result.err
-    doc: dict[str, object] = json.loads(result.out)
-    return doc
-
-
-def active(box: Sandbox) -> str | None:
-    value = status(box)["active"]
-    assert isinstance(value, dict)
-    return value["color"]  # type: ignore[no-any-return]
-
-
-def last_record(box: Sandbox) -> dict[str, object]:
-    result = box.cli("history", "--format", "json")
-    assert result.code == 0, result.err
-    record: dict[str, object] = json.loads(result.out.splitlines()[-1])
-    return record
 
 
 def switch_failures(report: Report) -> list[str]:
@@ -123,17 +91,28 @@ def load() -> Load:
 
 
 @pytest.mark.parametrize(
-    ("turn", "why"), [("fail", "5xx"), ("slow", "p95")], ids=["turns-to-500s", "turns-slow"]
+    ("turn", "p95", "why"),
+    [("fail", "5s", "5xx"), ("slow", "500ms", "p95")],
+    ids=["turns-to-500s", "turns-slow"],
 )
 def test_a_release_that_goes_bad_is_switched_back_inside_the_window(
-    box: Sandbox, turn: str, why: str
+    box: Sandbox, turn: str, p95: str, why: str
 ) -> None:
-    assert active(box) == "blue"
+    """p95 is judged only where the release turns slow (by 1 s, against a 500 ms limit): a
+    noisy machine must not make a healthy moment look like a breach."""
+    assert box.active() == "blue"
     with load() as traffic:
         time.sleep(1.0)
         started = time.monotonic()
-        result = run(
-            box, "apply", "--target", "green", "--yes", TURN=turn, RELEASE=turn, BAKE="60s"
+        result = box.run(
+            "apply",
+            "--target",
+            "green",
+            "--yes",
+            TURN=turn,
+            RELEASE=turn,
+            BAKE="60s",
+            P95=p95,
         )
         took = time.monotonic() - started
         time.sleep(1.0)
@@ -142,8 +121,8 @@ def test_a_release_that_goes_bad_is_switched_back_inside_the_window(
     assert "breached the bake" in result.err + result.out
     assert why in result.err + result.out
     assert took < 60, f"the breach was not found inside the window ({took:.0f}s)"
-    assert active(box) == "blue"
-    record = last_record(box)
+    assert box.active() == "blue"
+    record = box.last_record()
     assert record["result"] == "failed"
     assert "traffic back on blue (proven)" in str(record["rolled_back"])
     assert isinstance(record.get("switch_back_seconds"), float)
@@ -151,16 +130,16 @@ def test_a_release_that_goes_bad_is_switched_back_inside_the_window(
     assert isinstance(bake, dict) and bake["breach"], bake
     assert switch_failures(report) == [], describe(report)
     assert report.colors().get("blue", 0) > 100, describe(report)
-    assert status(box)["bake"] is None
+    assert box.status()["bake"] is None
 
 
 def test_a_healthy_release_passes_the_bake_and_the_old_colour_is_retired_after_it(
     box: Sandbox,
 ) -> None:
-    assert active(box) == "blue"
+    assert box.active() == "blue"
     with load() as traffic:
         time.sleep(1.0)
-        result = run(box, "apply", "--target", "green", "--yes", RELEASE="good", BAKE="6s")
+        result = box.run("apply", "--target", "green", "--yes", RELEASE="good", BAKE="6s")
         time.sleep(1.0)
         report = traffic.stop()
     assert result.code == 0, result.out + result.err
@@ -168,29 +147,29 @@ def test_a_healthy_release_passes_the_bake_and_the_old_colour_is_retired_after_i
     assert out.index("bake") < out.index("retire"), out
     assert "passed:" in out
     assert report.failed == 0, describe(report)
-    assert active(box) == "green"
-    doc = status(box)
+    assert box.active() == "green"
+    doc = box.status()
     blue = doc["colors"]["blue"]  # type: ignore[index]
     assert not blue["running"], blue
-    record = last_record(box)
+    record = box.last_record()
     assert record["result"] == "ok"
     assert record["bake"]["requests"] >= 20  # type: ignore[index]
-    again = run(box, "plan", RELEASE="good", BAKE="6s")
+    again = box.run("plan", RELEASE="good", BAKE="6s")
     assert "No changes" in again.out, again.out
 
 
 def test_a_bake_interrupted_by_a_kill_is_concluded_by_the_next_apply(box: Sandbox) -> None:
     """SIGKILL of the whole apply during its bake: status says so, the plan resumes the bake,
     and the re-run concludes it and retires the old colour."""
-    assert active(box) == "green"
+    assert box.active() == "green"
     env = {**os.environ, "RELEASE": "resumed", "BAKE": "8s", "NO_COLOR": "1"}
     assert box.cli("compile", env=env).code == 0
     log = box.root / "killed-apply.log"
     with load() as traffic, log.open("w") as output:
         time.sleep(1.0)
+        argv = [sys.executable, "-m", "specctl", "-f", str(box.spec_path), "apply"]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "specctl", "-f", str(box.spec_path), "apply"]
-            + ["--target", "blue", "--yes"],
+            [*argv, "--target", "blue", "--yes"],
             cwd=box.root,
             env=env,
             stdout=output,
@@ -200,7 +179,7 @@ def test_a_bake_interrupted_by_a_kill_is_concluded_by_the_next_apply(box: Sandbo
         try:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                bake = status(box)["bake"]
+                bake = box.status()["bake"]
                 if isinstance(bake, dict) and bake["watching"]:
                     break
                 assert proc.poll() is None, log.read_text()
@@ -212,7 +191,7 @@ def test_a_bake_interrupted_by_a_kill_is_concluded_by_the_next_apply(box: Sandbo
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
-        bake = status(box)["bake"]
+        bake = box.status()["bake"]
         assert isinstance(bake, dict) and not bake["watching"], bake
         shown = box.cli("status", env=env).out
         assert "interrupted" in shown, shown
@@ -223,7 +202,7 @@ def test_a_bake_interrupted_by_a_kill_is_concluded_by_the_next_apply(box: Sandbo
         report = traffic.stop()
     assert again.code == 0, again.out + again.err
     assert "passed" in again.out
-    assert active(box) == "blue"
-    assert status(box)["bake"] is None
-    assert not status(box)["colors"]["green"]["running"]  # type: ignore[index]
+    assert box.active() == "blue"
+    assert box.status()["bake"] is None
+    assert not box.status()["colors"]["green"]["running"]  # type: ignore[index]
     assert report.failed == 0, describe(report)

@@ -75,4 +75,16 @@ def render_status(doc: Status) -> str:
     lines.append(f"last backup: {age}")
     if doc.bake is not None:
         lines.append(_bake(doc))
+    if doc.maintenance is not None:
+        m = doc.maintenance
+        since = (
+            datetime.fromtimestamp(m.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            if m.since
+            else "?"
+        )
+        allowed = f"; {', '.join(m.allow)} still reach the app" if m.allow else ""
+        lines.append(
+            f"maintenance: ON since {since}, 503 with Retry-After: {m.retry_after or '?'}"
+            f"{allowed} (specctl maintenance off ends it)"
+        )
     return "\n".join(lines) + "\n"
