@@ -88,8 +88,14 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
             forced=run.forced,
             **run.extra,
         )
+        stays = (
+            f"\ntraffic stays on {plan.target}: a contract migration has run, and switching "
+            "back would not roll the schema back"
+            if run.contract_ran and run.switched
+            else ""
+        )
         raise ApplyError(
-            f"apply to {plan.target} failed: {exc.message}\nrolled back: {exc.undone}",
+            f"apply to {plan.target} failed: {exc.message}\nrolled back: {exc.undone}{stays}",
             hint=exc.hint or "specctl status shows what serves now; specctl history lists this run",
         ) from None
     record.update(

@@ -48,6 +48,8 @@ class Run:
     ready: Ready | None = None  # what staging the nginx config learnt, for the switch
     forced: list[str] = field(default_factory=list)
     breach_at: float | None = None  # when a bake found a breach (monotonic)
+    switched: bool = False  # the switch step began: traffic may be on the target
+    contract_ran: bool = False  # a contract migration ran: nothing switches back past it
     extra: dict[str, Any] = field(default_factory=dict)  # for the history record
 
 

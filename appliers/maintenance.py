@@ -52,7 +52,7 @@ def maintenance(project: Project, on: bool, settings: Settings, *, out: Any) -> 
         project_lock(project.lock_file, command=f"specctl {kind}", warn=rec.line),
     ):
         start = time.monotonic()
-        detail = _on(project, settings, rec) if on else _off(project, rec)
+        detail = turn_on(project, settings, rec) if on else turn_off(project, rec)
         rec.step(StepResult(kind, "ok", time.monotonic() - start, detail))
         record.update(result="ok", detail=detail)
         if on:
@@ -74,7 +74,7 @@ def _serving(project: Project) -> tuple[str, str]:
     return live.read_text(encoding="utf-8"), active.color
 
 
-def _on(project: Project, settings: Settings, rec: Recorder) -> str:
+def turn_on(project: Project, settings: Settings, rec: Recorder) -> str:
     text, color = _serving(project)
     before = live_config_path(project).parent / BEFORE_MAINTENANCE
     if FLAG in text:  # on again with other settings: start from what served before
@@ -130,7 +130,7 @@ def _on(project: Project, settings: Settings, rec: Recorder) -> str:
     )
 
 
-def _off(project: Project, rec: Recorder) -> str:
+def turn_off(project: Project, rec: Recorder) -> str:
     text, color = _serving(project)
     if FLAG not in text:
         return "maintenance mode is not on; nothing to do"

@@ -12,20 +12,22 @@ from specctl.appliers.planning import make_plan
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult, audited
 from specctl.appliers.steps import ACTIONS, UNDOS
-from specctl.schemas.errors import ApplyError
+from specctl.schemas.errors import ApplyError, SpecctlError
 
 
-def rollback(project: Project, *, out: Any) -> int:
+def rollback(project: Project, *, out: Any, force: bool = False) -> int:
     """Switch traffic back to the other colour: instantly when it is warm, else start it first."""
     rec = Recorder(project, "rollback", out=out)
     with (
         audited(project, "rollback", rec=rec) as record,
         project_lock(project.lock_file, command="specctl rollback", warn=rec.line),
     ):
-        return _rollback_locked(project, rec, record)
+        return _rollback_locked(project, rec, record, force=force)
 
 
-def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) -> int:
+def _rollback_locked(
+    project: Project, rec: Recorder, record: dict[str, Any], *, force: bool
+) -> int:
     start = time.monotonic()
     planned = make_plan(project, None, rollback=True)
     plan = planned.plan
@@ -38,6 +40,7 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
             f"active {plan.active}; rolling back to {plan.target}",
         )
     )
+    _refuse_past_contract(project, plan.active, plan.target, force=force)
     run = Run(
         project=project,
         rec=rec,
@@ -55,3 +58,20 @@ def _rollback_locked(project: Project, rec: Recorder, record: dict[str, Any]) ->
         rec.line(f"warning: {warning}")
     rec.line(f"done: rolled back to {plan.target} ({time.monotonic() - start:.2f}s)")
     return 0
+
+
+def _refuse_past_contract(
+    project: Project, active: str | None, target: str, *, force: bool
+) -> None:
+    from specctl.appliers.contract import read_mark
+
+    mark = read_mark(project)
+    if mark is None or mark["color"] != active or force:
+        return
+    backup = f" (backup {mark['backup_id']} was taken before it)" if mark.get("backup_id") else ""
+    raise SpecctlError(
+        f"{active} ran a contract migration{backup}: {target} cannot run on the migrated schema, "
+        "and rolling the app back would not roll the schema back",
+        hint="restore the database first (specctl backup restore ID), then specctl rollback "
+        "--force; or fix forward: specctl apply",
+    )

@@ -137,6 +137,8 @@ def wait_gone(name: str, *, timeout: float) -> None:
 
 def stop_target(run: Run, step: Step) -> str:
     desired = run.desired
+    if run.contract_ran and run.switched:
+        return f"{desired.color} not stopped: it serves, and a contract migration has run"
     docker = compose.client(run.project, desired, desired.color)
     compose.stop(docker, None, what=f"stop {desired.color}")
     return f"{desired.color} stopped"
@@ -199,7 +201,34 @@ def migrate(run: Run, step: Step) -> str:
                 exc.message + f"\n  database restored from backup {run.backup_id}"
             ) from None
         raise
+    if hook.contract:
+        from specctl.appliers.contract import write_mark
+
+        run.contract_ran = True
+        write_mark(project, color=desired.color, backup_id=run.backup_id)
     return f"{' '.join(command)} in {hook.service}"
+
+
+def maintenance_on(run: Run, step: Step) -> str:
+    """Before a contract migration: the colour serving now cannot run on the migrated schema."""
+    from specctl.appliers.maintenance import turn_on
+    from specctl.compiler.maintenance import Settings
+
+    return turn_on(run.project, Settings(), run.rec)
+
+
+def maintenance_off(run: Run, step: Step) -> str:
+    from specctl.appliers.maintenance import turn_off
+
+    if run.switched:
+        return "maintenance ended with the switch"
+    if run.contract_ran:
+        return (
+            "the maintenance page stays up: the contract migration has run, and "
+            f"{step.color} cannot serve the migrated schema (fix {run.desired.color} and apply "
+            "again, or restore the database and run specctl maintenance off)"
+        )
+    return turn_off(run.project, run.rec)
 
 
 def verify_direct(run: Run, step: Step) -> str:
@@ -266,14 +295,17 @@ def switch(run: Run, step: Step) -> str:
     """Traffic to the target: install the staged config, reload, prove. A switch ends any
     earlier bake; with a bake to follow, its record is written before nginx reloads."""
     from specctl.appliers import bake
+    from specctl.appliers.contract import passed
 
     _serving(run)
+    run.switched = True
     ready, run.ready = run.ready, None
     bake.clear_state(run.project)
     if run.plan.step(StepName.BAKE) is not None:
         staged = nginx.staged_text(run.project)
         bake.begin(run.project, color=run.desired.color, previous=run.previous, config_text=staged)
     proven = switch_staged(run.project, run.desired, ready, progress=run.rec.line)
+    passed(run.project, run.desired.color)
     slowest = max(proven.values(), default=0.0)
     return f"traffic on {run.desired.color}, proven in {slowest:.2f}s"
 
@@ -340,10 +372,17 @@ def unbake(run: Run, step: Step) -> str:
     """Undo of a resumed bake (its switch was made by an earlier run): back to the colour that
     served before that switch, with the config it served with; then stop the baked colour."""
     from specctl.appliers import bake
+    from specctl.appliers.contract import read_mark
 
     state = bake.read_state(run.project)
     if state is None or state.previous is None:
         return "no colour to switch back to"
+    mark = read_mark(run.project)
+    if mark is not None and mark["color"] == state.color:
+        return (
+            f"not switched back to {state.previous}: {state.color} ran a contract migration "
+            "(the schema would not go back)"
+        )
     back = run.project.desired(state.previous)
     done = switch_back(run, state.previous, nginx.config_for(run.project, back))
     stop_target(run, step)
@@ -376,6 +415,7 @@ ACTIONS: dict[StepName, Action] = {
     StepName.DEPLOY: deploy,
     StepName.START: start,
     StepName.HEALTH: health,
+    StepName.MAINTENANCE: maintenance_on,
     StepName.MIGRATE: migrate,
     StepName.VERIFY_DIRECT: verify_direct,
     StepName.STAGE: stage,
@@ -392,4 +432,5 @@ UNDOS: dict[StepName, Action] = {
     StepName.SWITCH: unswitch,
     StepName.SWITCH_BACK: unswitch,
     StepName.BAKE: unbake,
+    StepName.MAINTENANCE: maintenance_off,
 }

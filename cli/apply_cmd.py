@@ -55,7 +55,7 @@ def register(app: typer.Typer) -> None:
         from specctl.appliers.rollback import rollback
 
         if quick_rollback:
-            raise typer.Exit(rollback(project(), out=sys.stdout))
+            raise typer.Exit(rollback(project(), out=sys.stdout, force=force))
         opts = Options(
             target=target,
             yes=yes,
@@ -137,11 +137,18 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(maintenance(project(), state == "on", settings, out=sys.stdout))
 
     @app.command("rollback")
-    def rollback_cmd() -> None:
+    def rollback_cmd(
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force", help="Roll back past a contract migration (restore the database first)."
+            ),
+        ] = False,
+    ) -> None:
         """Switch traffic back to the previous colour (instantly when it is still running)."""
         from specctl.appliers.rollback import rollback
 
-        raise typer.Exit(rollback(project(), out=sys.stdout))
+        raise typer.Exit(rollback(project(), out=sys.stdout, force=force))
 
     @app.command()
     def history(

@@ -147,6 +147,16 @@ def diff(
     steps = apply_steps(
         spec, desired, changes, active=active, live=live, recreate_shared=recreate_shared
     )
+    if any(s.name is StepName.MAINTENANCE for s in steps) or (
+        spec.hooks.migrate is not None
+        and spec.hooks.migrate.contract
+        and any(s.name is StepName.MIGRATE for s in steps)
+    ):
+        warnings.append(
+            "hooks.migrate is a contract migration: the colour serving now cannot run on the "
+            "migrated schema, so the maintenance page is up from the migration to the switch, "
+            "and once it has run neither a failed step nor rollback switches back"
+        )
     return Plan(
         project=desired.project,
         target=desired.color,

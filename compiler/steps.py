@@ -98,6 +98,17 @@ def apply_steps(
         steps.append(Step(name=StepName.HEALTH, color=color, detail=f"{color} healthy"))
         if spec.hooks.migrate is not None:
             hook = spec.hooks.migrate
+            before = active.color if active.color != color else None
+            if hook.contract and switch and before is not None:
+                steps.append(
+                    Step(
+                        name=StepName.MAINTENANCE,
+                        color=before,
+                        detail=f"maintenance page instead of {before} until the switch "
+                        "(a contract migration follows)",
+                        undo="maintenance off, unless the migration has run",
+                    )
+                )
             steps.append(
                 Step(name=StepName.MIGRATE, color=color, detail=f"{hook.service}: migrate")
             )
@@ -106,6 +117,8 @@ def apply_steps(
         )
     if switch:
         before = active.color if active.color != color else None
+        if any(s.name is StepName.MIGRATE for s in steps) and _contract(spec):
+            before = None  # past a contract migration nothing switches back
         steps.append(
             Step(
                 name=StepName.STAGE,
@@ -149,6 +162,10 @@ def apply_steps(
             )
         )
     return steps
+
+
+def _contract(spec: Spec) -> bool:
+    return spec.hooks.migrate is not None and spec.hooks.migrate.contract
 
 
 def bake_step(spec: Spec, color: str, *, switch: bool, active: Active, live: Live) -> Step | None:

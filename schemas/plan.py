@@ -51,6 +51,7 @@ class StepName(StrEnum):
     DEPLOY = "deploy"
     START = "start"
     HEALTH = "health"
+    MAINTENANCE = "maintenance"
     MIGRATE = "migrate"
     VERIFY_DIRECT = "verify-direct"
     STAGE = "stage"

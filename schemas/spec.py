@@ -475,6 +475,12 @@ class Hook(Strict):
     command: list[str] | str
     timeout: Duration = "300s"
     restore_on_failure: bool = False
+    contract: bool = Field(
+        default=False,
+        description="Not backward compatible (the old colour cannot run on the migrated "
+        "schema): apply shows the maintenance page from the migration until the switch, and "
+        "neither apply nor rollback switches back past it.",
+    )
 
 
 class Hooks(Strict):

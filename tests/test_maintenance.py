@@ -112,3 +112,57 @@ def test_maintenance_needs_something_serving(box: Sandbox) -> None:
     assert off.code == 0 and "not on" in off.out
     wrong = box.cli("maintenance", "sideways")
     assert wrong.code != 0 and "say on or off" in wrong.err
+
+
+def contract(box: Sandbox) -> None:
+    text = box.spec_path.read_text()
+    if "contract: true" not in text:
+        box.spec_path.write_text(
+            text.replace("    timeout: 30s\n", "    timeout: 30s\n    contract: true\n")
+        )
+
+
+def test_a_contract_migration_runs_behind_the_maintenance_page_and_blocks_rollback(
+    box: Sandbox,
+) -> None:
+    """Under load: blue, then the page (from the migration to the switch), then green; never a
+    connection error. Rollback past it is refused until forced."""
+    assert box.active() == "blue"
+    contract(box)
+    plan = box.run("plan", "--target", "green", WEB_VERSION="1.1", RELEASE="c1")
+    assert "contract migration" in plan.out and "maintenance page instead of blue" in plan.out
+    with Load(PUBLIC, path="/api/version", rate=200, seconds=120) as load:
+        time.sleep(1.0)
+        applied = box.run("apply", "--target", "green", "--yes", WEB_VERSION="1.1", RELEASE="c1")
+        time.sleep(1.0)
+        report = load.stop()
+    assert applied.code == 0, applied.out + applied.err
+    assert box.active() == "green" and box.status()["maintenance"] is None
+    assert not_app_nor_page(report) == [], describe(report)
+    order = [s.color or "page" for s in sorted(report.samples, key=lambda s: s.start)]
+    first_page, last_page = order.index("page"), len(order) - 1 - order[::-1].index("page")
+    assert set(order[:first_page]) == {"blue"} and set(order[last_page + 1 :]) == {"green"}
+    refused = box.run("rollback", WEB_VERSION="1.1", RELEASE="c1")
+    assert refused.code != 0 and "ran a contract migration" in refused.err, refused.err
+    assert box.active() == "green"
+    forced = box.run("rollback", "--force", WEB_VERSION="1.1", RELEASE="c1")
+    assert forced.code == 0, forced.out + forced.err
+    assert box.active() == "blue"
+
+
+def test_a_failure_after_a_contract_migration_keeps_the_page_up_until_fixed(
+    box: Sandbox,
+) -> None:
+    assert box.active() == "blue"
+    contract(box)
+    broken = {"WEB_VERSION": "1.1", "RELEASE": "c2", "FAIL_HEALTH": "1", "HEALTH_CMD": "true"}
+    failed = box.run("apply", "--target", "green", "--yes", **broken)
+    assert failed.code != 0
+    assert "the maintenance page stays up" in failed.out + failed.err, failed.out + failed.err
+    page = httpx.get(f"{URL}/api/version", timeout=5)
+    assert (page.status_code, "retry-after" in page.headers) == (503, True)
+    assert box.status()["maintenance"] is not None
+    fixed = box.run("apply", "--target", "green", "--yes", WEB_VERSION="1.1", RELEASE="c2")
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert box.active() == "green" and box.status()["maintenance"] is None
+    assert httpx.get(f"{URL}/api/version", timeout=5).headers["x-app-color"] == "green"

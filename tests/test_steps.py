@@ -204,3 +204,17 @@ def test_recreate_shared_names_the_proxy_by_its_compose_service() -> None:
     )
     deploy = plan.step(StepName.DEPLOY)
     assert deploy is not None and deploy.recreate == [desired["blue"].proxy.name]
+
+
+def test_a_contract_migration_runs_behind_the_page_and_nothing_switches_back_past_it() -> None:
+    text = SPEC_TEXT.replace("${DEMO_VERSION:-1.0}", "1.1")
+    contract = text.replace("    timeout: 2m\n", "    timeout: 2m\n    contract: true\n", 1)
+    assert contract != text
+    plan = planned(spec(contract), live())
+    assert names(plan)[names(plan).index("health") :][:3] == ["health", "maintenance", "migrate"]
+    page, switch = plan.step(StepName.MAINTENANCE), plan.step(StepName.SWITCH)
+    assert page is not None and page.color == "blue" and page.undo is not None
+    assert switch is not None and switch.undo is None
+    assert any("contract migration" in w for w in plan.warnings)
+    first_deploy = planned(spec(contract), live([]))  # nothing serves: no page, a switch undo
+    assert first_deploy.step(StepName.MAINTENANCE) is None
