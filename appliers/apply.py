@@ -14,6 +14,7 @@ from specctl.appliers.record import Recorder, StepResult, audited
 from specctl.appliers.steps import ACTIONS, UNDOS
 from specctl.compiler.diff import held_back
 from specctl.compiler.show.plan import NO_CHANGES, render_text
+from specctl.compiler.steps import preview_steps
 from specctl.schemas.errors import ApplyError, SpecctlError
 from specctl.schemas.plan import Action, StepName
 
@@ -38,6 +39,8 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
     if saved is not None:
         check_saved_plan(saved, project, planned)
     plan = planned.plan
+    if opts.preview:
+        plan = plan.model_copy(update={"steps": preview_steps(plan)})
     rec.step(
         StepResult(
             "detect",
@@ -47,7 +50,11 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
         )
     )
     record.update(
-        target=plan.target, previous=plan.active, spec_hash=plan.spec_hash, plan=plan.document()
+        target=plan.target,
+        previous=plan.active,
+        spec_hash=plan.spec_hash,
+        plan=plan.document(),
+        **({"preview": True} if opts.preview else {}),
     )
     if not plan.steps:
         rec.line(NO_CHANGES + " Nothing to do." if plan.empty else "Nothing to do for the colour.")
@@ -102,9 +109,15 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
         result="ok",
         backup_id=run.backup_id,
         forced=run.forced,
-        final={"active": plan.target},
+        final={"active": plan.active if opts.preview else plan.target},
         **run.extra,
     )
+    if opts.preview:
+        rec.line(
+            f"done: preview of {plan.target} ({time.monotonic() - start:.1f}s); "
+            f"`specctl promote` switches everyone to it, `specctl abort` ends it"
+        )
+        return 0
     rec.line(f"done: {plan.target} is live ({time.monotonic() - start:.1f}s)")
     return 0
 

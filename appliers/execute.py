@@ -29,6 +29,7 @@ class Options:
     skip_backup: bool = False
     plan_file: Path | None = None
     recreate_shared: bool = False
+    preview: bool = False
     confirm: Callable[[str], bool] | None = None
 
 

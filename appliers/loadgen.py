@@ -109,10 +109,12 @@ async def _request(
     path: str,
     keep_alive: bool,
     host: str = "localhost",
+    cookie: str | None = None,
 ) -> tuple[int, str]:
     connection = "keep-alive" if keep_alive else "close"
+    extra = f"Cookie: {cookie}\r\n" if cookie else ""
     writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n\r\n".encode()
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: {connection}\r\n{extra}\r\n".encode()
     )
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n") if keep_alive else await _read_head(reader)
@@ -154,9 +156,11 @@ class Load:
         max_requests: int = 100_000,
         timeout: float = 5.0,
         tls_host: str | None = None,
+        cookie: str | None = None,
     ) -> None:
         """`tls_host`: speak HTTPS, asking for this site name (SNI and Host); the
-        certificate is not verified (a test bed's certificates are self-signed)."""
+        certificate is not verified (a test bed's certificates are self-signed). `cookie`:
+        sent with every request (`name=value`)."""
         self.port, self.path, self.rate = port, path, rate
         self.host = tls_host or "localhost"
         self.tls: ssl.SSLContext | None = None
@@ -166,6 +170,7 @@ class Load:
             self.tls.verify_mode = ssl.CERT_NONE
         self.keep_alive, self.connections = keep_alive, connections
         self.seconds, self.max_requests, self.timeout = seconds, max_requests, timeout
+        self.cookie = cookie
         self.report = Report()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -234,20 +239,20 @@ class Load:
         if not self.keep_alive:
             reader, writer = await self._connect()
             try:
-                return await _request(reader, writer, self.path, False, self.host)
+                return await _request(reader, writer, self.path, False, self.host, self.cookie)
             finally:
                 await _close(writer)
         assert self._idle is not None
         reused = not self._idle.empty()
         reader, writer = self._idle.get_nowait() if reused else await self._connect()
         try:
-            result = await _request(reader, writer, self.path, True, self.host)
+            result = await _request(reader, writer, self.path, True, self.host, self.cookie)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             await _close(writer)
             partial = getattr(exc, "partial", b"")
             if reused and not partial:  # idle connection closed by the server: retry once
                 reader, writer = await self._connect()
-                result = await _request(reader, writer, self.path, True, self.host)
+                result = await _request(reader, writer, self.path, True, self.host, self.cookie)
             else:
                 raise
         if self._idle.qsize() < self.connections:

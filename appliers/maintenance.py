@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from specctl.appliers.lock import project_lock
-from specctl.appliers.nginx import BEFORE_MAINTENANCE
+from specctl.appliers.nginx import BEFORE_OVERLAY
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
@@ -23,6 +23,7 @@ from specctl.appliers.proof import NotProven
 from specctl.appliers.record import Recorder, StepResult, audited
 from specctl.appliers.switch import stage_config, switch_staged
 from specctl.compiler.maintenance import FLAG, Settings, with_maintenance
+from specctl.compiler.preview import FLAG as PREVIEW_FLAG
 from specctl.schemas.errors import ApplyError, CompileError, SpecctlError
 
 SETTINGS = "maintenance.json"
@@ -76,7 +77,12 @@ def _serving(project: Project) -> tuple[str, str]:
 
 def turn_on(project: Project, settings: Settings, rec: Recorder) -> str:
     text, color = _serving(project)
-    before = live_config_path(project).parent / BEFORE_MAINTENANCE
+    before = live_config_path(project).parent / BEFORE_OVERLAY
+    if PREVIEW_FLAG in text:
+        raise SpecctlError(
+            "a preview is in progress: maintenance would hide it",
+            hint="specctl promote or specctl abort first",
+        )
     if FLAG in text:  # on again with other settings: start from what served before
         if not before.is_file():
             raise SpecctlError(
@@ -134,7 +140,7 @@ def turn_off(project: Project, rec: Recorder) -> str:
     text, color = _serving(project)
     if FLAG not in text:
         return "maintenance mode is not on; nothing to do"
-    before = live_config_path(project).parent / BEFORE_MAINTENANCE
+    before = live_config_path(project).parent / BEFORE_OVERLAY
     if not before.is_file():
         raise SpecctlError(
             f"{before} is missing: cannot tell what served before maintenance",

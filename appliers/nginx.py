@@ -20,11 +20,13 @@ from specctl.compiler.expand import NGINX_CONFIG_DIR
 from specctl.compiler.exposure import host_ip, url_host
 from specctl.compiler.maintenance import FLAG
 from specctl.compiler.nginx import Block, find_upstreams, managed_server
+from specctl.compiler.preview import FLAG as PREVIEW_FLAG
 from specctl.schemas.desired import Desired, DesiredUpstream
 from specctl.schemas.errors import ApplyError, CompileError
 
 NEXT = "nginx.conf.next"
-BEFORE_MAINTENANCE = "nginx.conf.before-maintenance"  # what served when maintenance went on
+# What served before maintenance or a preview was laid over it.
+BEFORE_OVERLAY = "nginx.conf.before-overlay"
 
 
 def nginx_test_argv(config: str) -> list[str]:
@@ -103,8 +105,8 @@ def install_staged(project: Project, *, remember: bool = True) -> None:
     staged = live.parent / NEXT
     if remember and live.exists():
         current = live.read_text(encoding="utf-8")
-        before = live.parent / BEFORE_MAINTENANCE
-        if FLAG in current and before.is_file():
+        before = live.parent / BEFORE_OVERLAY
+        if (FLAG in current or PREVIEW_FLAG in current) and before.is_file():
             current = before.read_text(encoding="utf-8")
         if current != staged.read_text(encoding="utf-8"):
             _write_atomic(live.parent / PREVIOUS, current)

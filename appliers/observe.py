@@ -17,8 +17,10 @@ from specctl.appliers.engine import api
 from specctl.appliers.images import present_tags
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
+from specctl.compiler.active import server_color
 from specctl.compiler.images import wanted_images
 from specctl.compiler.maintenance import FLAG
+from specctl.compiler.preview import PREVIEW, SERVING
 from specctl.schemas.desired import Desired, DesiredPath
 from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import (
@@ -171,7 +173,8 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
         # serves is the previous config.
         fields["pending_reload"] = True
         path = previous
-    managed = {u.name for u in desired.upstreams}
+    names = [u.name for u in desired.upstreams]
+    managed = {*names, *(n + SERVING for n in names), *(n + PREVIEW for n in names)}
     payload = crossplane.parse(str(path), single=True, catch_errors=True, comments=False)
     errors = [e for cfg in payload.get("config", []) for e in cfg.get("errors", [])]
     if payload.get("status") != "ok" and errors:
@@ -180,6 +183,9 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
     upstreams: dict[str, list[str]] = {}
     for cfg in payload.get("config", []):
         _collect_upstreams(cfg.get("parsed", []), managed, upstreams)
+    previewed = {server_color(s) for n in names for s in upstreams.pop(n + PREVIEW, [])}
+    fields["preview"] = previewed.pop() if len(previewed) == 1 else None
+    fields["serving"] = {n: upstreams.pop(n + SERVING) for n in names if n + SERVING in upstreams}
     fields["upstreams"] = upstreams
     return LiveNginx(**fields)
 

@@ -80,6 +80,7 @@ def prove_switch(
     reload: Reload,
     maintenance: bool = False,
     allowed: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Each upstream's probe path, requested through nginx on a new connection each time, must
     answer for `desired.color` STABLE times in a row, once no old worker accepts any more (with
@@ -99,7 +100,9 @@ def prove_switch(
             try:
                 # A busy host answers slowly: wait for an answer up to what the deadline leaves.
                 left = max(0.5, timeout - (time.monotonic() - start))
-                response = web.get(base + upstream.probe, timeout=min(5.0, left), host=host)
+                response = web.get(
+                    base + upstream.probe, timeout=min(5.0, left), host=host, headers=headers
+                )
                 color = response.headers.get(header, "")
                 last[upstream.name] = f"HTTP {response.status_code}, {header}: {color or '(none)'}"
                 if maintenance:

@@ -124,6 +124,7 @@ def collect_status(project: Project) -> Status:
     return Status(
         bake=bake_status(live.bake, now),
         maintenance=maintenance_status(project) if live.nginx.maintenance else None,
+        preview=live.nginx.preview,
         project=project.spec.project,
         active=active,
         colors=colors,

@@ -209,6 +209,18 @@ def migrate(run: Run, step: Step) -> str:
     return f"{' '.join(command)} in {hook.service}"
 
 
+def preview(run: Run, step: Step) -> str:
+    from specctl.appliers.preview import begin
+
+    return begin(run.project, run.desired.color, run.previous, run.rec)
+
+
+def unpreview(run: Run, step: Step) -> str:
+    from specctl.appliers.preview import end
+
+    return end(run.project, run.rec)
+
+
 def maintenance_on(run: Run, step: Step) -> str:
     """Before a contract migration: the colour serving now cannot run on the migrated schema."""
     from specctl.appliers.maintenance import turn_on
@@ -418,6 +430,7 @@ ACTIONS: dict[StepName, Action] = {
     StepName.MAINTENANCE: maintenance_on,
     StepName.MIGRATE: migrate,
     StepName.VERIFY_DIRECT: verify_direct,
+    StepName.PREVIEW: preview,
     StepName.STAGE: stage,
     StepName.SWITCH: switch,
     StepName.SWITCH_BACK: switch,
@@ -433,4 +446,5 @@ UNDOS: dict[StepName, Action] = {
     StepName.SWITCH_BACK: unswitch,
     StepName.BAKE: unbake,
     StepName.MAINTENANCE: maintenance_off,
+    StepName.PREVIEW: unpreview,
 }

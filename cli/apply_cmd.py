@@ -49,6 +49,14 @@ def register(app: typer.Typer) -> None:
         quick_rollback: Annotated[
             bool, typer.Option("--quick-rollback", help="Same as `specctl rollback`.")
         ] = False,
+        preview: Annotated[
+            bool,
+            typer.Option(
+                "--preview",
+                help="Deploy and verify the target, then route only requests with the preview "
+                "cookie or header to it (specctl promote / abort).",
+            ),
+        ] = False,
     ) -> None:
         """Deploy the target colour, verify it, switch traffic, retire the old colour."""
         from specctl.appliers.apply import Options, apply
@@ -64,8 +72,35 @@ def register(app: typer.Typer) -> None:
             plan_file=plan_file,
             confirm=_confirm,
             recreate_shared=recreate_shared,
+            preview=preview,
         )
         raise typer.Exit(apply(project(), opts, out=sys.stdout))
+
+    @app.command("promote")
+    def promote_cmd(
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    ) -> None:
+        """Switch everyone to the previewed colour: switch, verify, bake and retire, as apply."""
+        from specctl.appliers.apply import Options, apply
+        from specctl.appliers.preview import previewed
+        from specctl.schemas.errors import SpecctlError
+
+        proj = project()
+        color, _ = previewed(proj)
+        if color is None:
+            raise SpecctlError(
+                "no preview in progress",
+                hint="specctl apply --preview --target COLOUR starts one",
+            )
+        opts = Options(target=color, yes=yes, confirm=_confirm)
+        raise typer.Exit(apply(proj, opts, out=sys.stdout))
+
+    @app.command("abort")
+    def abort_cmd() -> None:
+        """End a preview: remove its routes (proven) and stop the previewed colour."""
+        from specctl.appliers.preview import abort
+
+        raise typer.Exit(abort(project(), out=sys.stdout))
 
     @app.command()
     def build(

@@ -16,7 +16,10 @@ def server_color(server: str) -> str | None:
 def upstream_colors(desired: Desired, live: Live) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for upstream in desired.upstreams:
-        servers = live.nginx.upstreams.get(upstream.name, [])
+        # During a preview the upstream points at a router; its serving block tells.
+        servers = live.nginx.serving.get(upstream.name) or live.nginx.upstreams.get(
+            upstream.name, []
+        )
         colors = {server_color(s) for s in servers} - {None}  # a base may add backup servers
         out[upstream.name] = colors.pop() if len(colors) == 1 else None
     return out

@@ -177,6 +177,13 @@ def diff(
 
 
 def maintenance_notes(live: Live, steps: list[Step]) -> list[str]:
+    """Maintenance mode or a preview laid over the serving config."""
+    if live.nginx.preview is not None:
+        color = live.nginx.preview
+        return [
+            f"a preview of {color} is in progress (cookie specctl_preview={color}): specctl "
+            "promote switches everyone to it, specctl abort ends it"
+        ]
     if not live.nginx.maintenance:
         return []
     if any(s.name in (StepName.SWITCH, StepName.SWITCH_BACK) for s in steps):
@@ -464,7 +471,7 @@ def plan_rollback(desired: Desired, live: Live, *, active: Active, base: Plan) -
             "unchanged": 0,
             "steps": steps,
             "notes": [
-                *(n for n in base.notes if not n.startswith("maintenance mode")),
+                *(n for n in base.notes if not n.startswith(("maintenance mode", "a preview"))),
                 *maintenance_notes(live, steps),
             ],
             "rollback": True,

@@ -207,3 +207,47 @@ def is_current(plan: Plan) -> bool:
     colour and held-back shared replacements remain."""
     step = plan.step(StepName.DEPLOY)
     return plan.step(StepName.SWITCH) is None and (step is None or step.services == [])
+
+
+BEFORE_TRAFFIC = (
+    StepName.PRE_CHECKS,
+    StepName.IMAGES,
+    StepName.PERMISSIONS,
+    StepName.BACKUP,
+    StepName.DEPLOY,
+    StepName.HEALTH,
+    StepName.MIGRATE,
+    StepName.VERIFY_DIRECT,
+)
+
+
+def preview_steps(plan: Plan) -> list[Step]:
+    """`apply --preview`: the plan's steps up to the direct verification, then the preview
+    routes instead of the switch (no bake, no retire: `specctl promote` runs those)."""
+    from specctl.compiler.preview import COOKIE, HEADER
+    from specctl.schemas.errors import SpecctlError
+
+    color, serving = plan.target, plan.active
+    if serving is None or serving == color or plan.step(StepName.SWITCH) is None:
+        raise SpecctlError(
+            f"nothing to preview: {color} would not be switched to"
+            + (f" ({serving} serves already)" if serving == color else ""),
+            hint="a preview needs the other colour serving; plain `specctl apply` deploys",
+        )
+    if plan.step(StepName.MAINTENANCE) is not None:
+        raise SpecctlError(
+            "a contract migration cannot be previewed: the serving colour could not run on the "
+            "migrated schema meanwhile",
+            hint="apply without --preview (the maintenance page covers the migration)",
+        )
+    kept = [s for s in plan.steps if s.name in BEFORE_TRAFFIC]
+    return [
+        *kept,
+        Step(
+            name=StepName.PREVIEW,
+            color=color,
+            detail=f"cookie {COOKIE}={color} or header {HEADER}: {color} reach {color}; everyone "
+            f"else stays on {serving} (an nginx map, checked by `nginx -t`, proven)",
+            undo="remove the preview routes",
+        ),
+    ]

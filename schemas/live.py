@@ -82,6 +82,8 @@ class LiveNginx(Tolerant):
     pending_reload: bool = False
     parse_error: str | None = None
     maintenance: bool = False  # the live config is in maintenance mode
+    preview: str | None = None  # the colour a preview routes cookie/header requests to
+    serving: dict[str, list[str]] = {}  # during a preview: where the other requests go
 
 
 class LiveFile(Tolerant):

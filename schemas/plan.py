@@ -54,6 +54,7 @@ class StepName(StrEnum):
     MAINTENANCE = "maintenance"
     MIGRATE = "migrate"
     VERIFY_DIRECT = "verify-direct"
+    PREVIEW = "preview"
     STAGE = "stage"
     SWITCH = "switch"
     SWITCH_BACK = "switch-back"

@@ -78,6 +78,7 @@ class Status(Frozen):
     rollback: RollbackStatus
     bake: BakeStatus | None = None  # a bake in progress or interrupted
     maintenance: MaintenanceStatus | None = None  # None: off
+    preview: str | None = None  # the colour a preview routes cookie/header requests to
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -75,6 +75,13 @@ def render_status(doc: Status) -> str:
     lines.append(f"last backup: {age}")
     if doc.bake is not None:
         lines.append(_bake(doc))
+    if doc.preview is not None:
+        color = doc.preview
+        lines.append(
+            f"preview: {color} for requests with cookie specctl_preview={color} or header "
+            f"X-Specctl-Preview: {color}; everyone else {doc.active.color} (specctl promote / "
+            "specctl abort)"
+        )
     if doc.maintenance is not None:
         m = doc.maintenance
         since = (
