@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specctl.appliers import engine
 from specctl.appliers.engine import api
 from specctl.appliers.project import Project
 from specctl.compiler.access_log import Hit, parse
@@ -78,9 +79,17 @@ class Breach(ApplyError):
     """The new colour breached the bake's rules; `at` is when it was found (monotonic)."""
 
     def __init__(self, message: str, *, at: float, report: dict[str, object]) -> None:
-        super().__init__(message, hint="the old colour serves again; the new one is kept stopped")
+        super().__init__(message, hint="the bake's figures: specctl history --format json")
         self.at = at
         self.report = report
+
+
+def unreadable(exc: Exception) -> ApplyError:
+    return ApplyError(
+        f"bake: cannot read proxy.nginx's log ({str(exc).splitlines()[0][:200]})",
+        hint="the bake reads nginx's access log through the Docker API: the proxy's logging "
+        "driver must keep logs readable (json-file, local or journald)",
+    )
 
 
 class Tail:
@@ -97,7 +106,12 @@ class Tail:
         self._follow(cutoff)
 
     def _read(self, since: float, until: float) -> list[Hit]:
-        raw = api().logs(self.proxy, stdout=True, stderr=False, since=max(since, 1.0), until=until)
+        try:
+            raw = api().logs(
+                self.proxy, stdout=True, stderr=False, since=max(since, 1.0), until=until
+            )
+        except engine.DockerException as exc:
+            raise unreadable(exc) from None
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         return [h for h in map(parse, text.splitlines()) if h is not None]
 
@@ -107,10 +121,13 @@ class Tail:
         from specctl.appliers.counting import CountingAPIClient
 
         # Its own connection, and no read timeout to speak of: a quiet site writes no lines.
-        client = CountingAPIClient(version="auto", timeout=86400, **kwargs_from_env())
-        stream = client.logs(
-            self.proxy, stdout=True, stderr=False, stream=True, follow=True, since=since
-        )
+        try:
+            client = CountingAPIClient(version="auto", timeout=86400, **kwargs_from_env())
+            stream = client.logs(
+                self.proxy, stdout=True, stderr=False, stream=True, follow=True, since=since
+            )
+        except engine.DockerException as exc:
+            raise unreadable(exc) from None
         self._stream = stream
         thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
         thread.start()
@@ -198,7 +215,10 @@ def run_bake(
     rules = project.spec.deploy.bake
     assert rules is not None
     watch = Watch(rules=rules, bake=bake, upstreams=upstreams)
-    tail = Tail(proxy, bake.switched_at - seconds(rules.window))
+    window = seconds(rules.window)
+    # Resumed long after its switch: the last window and the one before it are enough to
+    # judge, rather than every line since the switch (the slowdown baseline is then gone).
+    tail = Tail(proxy, max(bake.switched_at, time.time() - window) - window)
     shown = time.monotonic()
     try:
         while True:

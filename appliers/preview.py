@@ -17,7 +17,13 @@ from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult, audited
 from specctl.appliers.switch import stage_config, switch_staged
 from specctl.compiler.maintenance import FLAG as MAINTENANCE_FLAG
-from specctl.compiler.preview import COOKIE, HEADER, with_preview
+from specctl.compiler.preview import (
+    COOKIE,
+    HEADER,
+    router_ports,
+    with_preview,
+    with_routers_to,
+)
 from specctl.schemas.errors import CompileError, SpecctlError
 
 
@@ -75,7 +81,11 @@ def end(project: Project, rec: Recorder) -> str:
     if active.color is None or not before.is_file():
         raise SpecctlError("no preview to end: the config from before it is not there")
     desired = project.desired(active.color)
-    _, ready = stage_config(project, desired, text=before.read_text(encoding="utf-8"))
+    text = before.read_text(encoding="utf-8")
+    first = router_ports(live.read_text(encoding="utf-8"))
+    if first is not None:  # old workers may still reach for the routers: keep them a while
+        text = with_routers_to(text, desired.upstreams, first, filename="the nginx config")
+    _, ready = stage_config(project, desired, text=text)
     switch_staged(project, desired, ready, progress=rec.line, remember=False)
     return f"preview routes removed; {active.color} serves everyone (proven)"
 

@@ -40,6 +40,12 @@ def _rollback_locked(
             f"active {plan.active}; rolling back to {plan.target}",
         )
     )
+    if planned.live.nginx.preview is not None:
+        raise SpecctlError(
+            f"a preview of {planned.live.nginx.preview} is in progress: {plan.active} still "
+            "serves everyone else, so there is nothing to roll back",
+            hint="specctl abort ends the preview",
+        )
     _refuse_past_contract(project, plan.active, plan.target, force=force)
     run = Run(
         project=project,

@@ -299,8 +299,21 @@ def stage(run: Run, step: Step) -> str:
     a rollback the exact config that last served the colour (when it is still there), else the
     colour's generated config."""
     text = nginx.config_for(run.project, run.desired) if run.plan.rollback else None
-    detail, run.ready = stage_config(run.project, run.desired, text=text)
+    detail, run.ready = stage_config(run.project, run.desired, text=ending_preview(run, text))
     return detail
+
+
+def ending_preview(run: Run, text: str | None) -> str | None:
+    """Over a preview (a promote), the new config keeps the preview's router ports one more
+    generation, passing on to the target (see compiler/preview.with_routers_to)."""
+    from specctl.compiler.preview import router_ports, with_routers_to
+
+    live = live_config_path(run.project)
+    first = router_ports(live.read_text(encoding="utf-8")) if live.is_file() else None
+    if first is None:
+        return text
+    base = text if text is not None else run.project.nginx_file(run.desired.color).read_text()
+    return with_routers_to(base, run.desired.upstreams, first, filename="the new nginx config")
 
 
 def switch(run: Run, step: Step) -> str:

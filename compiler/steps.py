@@ -169,19 +169,20 @@ def _contract(spec: Spec) -> bool:
 
 
 def bake_step(spec: Spec, color: str, *, switch: bool, active: Active, live: Live) -> Step | None:
-    """The bake after this plan's switch; or the bake a crash interrupted, when its colour still
-    serves with the config its switch installed (resumed, or concluded when its time is up)."""
+    """The bake after this plan's switch (when another colour served before: something to switch
+    back to); or the bake a crash interrupted, when its colour still serves with the config its
+    switch installed (resumed, or concluded when its time is up)."""
     rules = spec.deploy.bake
     if rules is None:
         return None
     what = f"switch back on a breach: {rules_text(rules)}"
     if switch:
-        previous = active.color if active.color != color else None
-        back = f"; {what}" if previous else " (nothing to switch back to)"
+        if active.color is None or active.color == color:
+            return None  # nothing to switch back to: a breach could only take the site down
         return Step(
             name=StepName.BAKE,
             color=color,
-            detail=f"watch {color}'s requests in nginx's access log for {rules.duration}{back}",
+            detail=f"watch {color}'s requests in nginx's access log for {rules.duration}; {what}",
         )
     bake = live.bake
     if (

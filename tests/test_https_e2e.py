@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from specctl.appliers.loadgen import Load, describe
+from specctl.compiler.access_log import access_log, log_format
 from tests.certbot import certbot_tree
 from tests.conftest import Sandbox, remove_images, remove_project
 
@@ -247,7 +248,8 @@ def box(tmp_path_factory: pytest.TempPathFactory, docker_engine: None) -> Iterat
 def test_the_generated_config_is_the_base_with_the_colour_in_the_server_lines(box: Sandbox) -> None:
     green = (box.root / "generated" / NAME / "nginx.green.conf").read_text()
     body = green.split("\n", 2)[2]
-    assert body == BASE.replace("server blue-", "server green-")
+    logged = f"http {{ {log_format('green')} {access_log()}"
+    assert body == BASE.replace("server blue-", "server green-").replace("http {", logged, 1)
 
 
 def test_the_generated_compose_files_name_no_build_tag(box: Sandbox) -> None:

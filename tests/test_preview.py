@@ -51,6 +51,8 @@ def test_the_preview_cookie_pins_a_client_and_promote_moves_everyone(box: Sandbo
         assert colour({"X-Specctl-Preview": "green"}) == "green"
         assert colour({"Cookie": "specctl_preview=blue"}) == "blue"
         assert "a preview of green is in progress" in box.run("plan", WEB_VERSION="1.1").out
+        refused = box.run("rollback", WEB_VERSION="1.1")
+        assert refused.code != 0 and "specctl abort ends the preview" in refused.err
         pinned_load = Load(
             PUBLIC,
             path="/api/version",

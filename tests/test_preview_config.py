@@ -45,3 +45,30 @@ def test_the_upstream_points_at_a_router_and_the_locations_are_untouched() -> No
     assert "map $http_x_specctl_preview" in lines[0]
     with pytest.raises(CompileError, match="a preview is in progress already"):
         with_preview(edited, "green", [upstream("blue")], [upstream("green")], filename="x")
+
+
+def test_the_config_ending_a_preview_keeps_its_router_ports_one_generation() -> None:
+    from specctl.compiler.preview import first_port, router_ports, with_routers_to
+
+    previewed = with_preview(CONFIG, "green", [upstream("blue")], [upstream("green")], filename="x")
+    first = router_ports(previewed)
+    assert first == 65001
+    ended = with_routers_to(CONFIG, [upstream("green")], first, filename="x")
+    assert f"listen {router_address(0)};" in ended
+    assert (
+        "upstream backend__specctl_after_65001 { server green-backend:3001; keepalive 8; }" in ended
+    )
+    assert router_ports(ended) is None  # no preview in it
+    assert first_port(ended) == 65101  # the next preview takes the other range
+
+
+def test_only_one_generation_of_kept_routers_is_ever_kept() -> None:
+    from specctl.compiler.preview import router_ports, with_routers_to, without_kept_routers
+
+    once = with_routers_to(CONFIG, [upstream("green")], 65001, filename="x")
+    previewed = with_preview(once, "blue", [upstream("green")], [upstream("blue")], filename="x")
+    first = router_ports(previewed)
+    assert first == 65101
+    ended = with_routers_to(once, [upstream("green")], first, filename="x")  # an abort
+    assert "65001" not in ended and "listen 127.0.0.1:65101;" in ended
+    assert without_kept_routers(ended) == CONFIG
