@@ -17,7 +17,8 @@ from typing import Any, TextIO
 from specctl.schemas.errors import LockError
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """The process exists (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -63,7 +64,7 @@ def project_lock(path: Path, *, command: str, warn: Any = print) -> Iterator[dic
             ) from None
         previous = _holder(handle)
         if previous.get("pid") and previous.get("released") is not True:
-            state = "gone" if not _alive(int(previous["pid"])) else "no longer holding it"
+            state = "gone" if not alive(int(previous["pid"])) else "no longer holding it"
             warn(f"warning: took over the lock from {describe(previous)} ({state})")
         me = {
             "pid": os.getpid(),

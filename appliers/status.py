@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from docker.errors import DockerException
 
 from specctl.appliers.engine import api
+from specctl.appliers.lock import alive
 from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
 from specctl.compiler.active import other_color
@@ -79,16 +79,6 @@ def maintenance_status(project: Project) -> MaintenanceStatus:
     return MaintenanceStatus(
         since=doc.get("since"), retry_after=doc.get("retry_after"), allow=doc.get("allow") or []
     )
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def collect_status(project: Project) -> Status:
