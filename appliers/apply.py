@@ -25,7 +25,7 @@ def apply(project: Project, opts: Options, *, out: Any) -> int:
     rec = Recorder(project, "deployment", out=out)
     with (
         audited(project, "apply", rec=rec) as record,
-        project_lock(project.lock_file, command="specctl apply", warn=rec.line),
+        project_lock(project.lock_file, command="specctl apply", warn=rec.line, record=record),
     ):
         return _apply_locked(project, opts, rec, record)
 
@@ -74,6 +74,10 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
             raise SpecctlError(
                 "apply cancelled; nothing was changed", hint="pass --yes to skip the question"
             )
+    rec.context.update(
+        {"specctl.target.color": plan.target, "specctl.previous.color": plan.active or ""}
+    )
+    rec.started_notice(record)
     run = Run(
         project=project,
         rec=rec,
@@ -91,6 +95,7 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
             result="failed",
             error=exc.message,
             rolled_back=exc.undone,
+            switched=run.switched,
             backup_id=run.backup_id,
             forced=run.forced,
             **run.extra,

@@ -50,7 +50,7 @@ def maintenance(project: Project, on: bool, settings: Settings, *, out: Any) -> 
     rec = Recorder(project, "maintenance", out=out)
     with (
         audited(project, kind, rec=rec) as record,
-        project_lock(project.lock_file, command=f"specctl {kind}", warn=rec.line),
+        project_lock(project.lock_file, command=f"specctl {kind}", warn=rec.line, record=record),
     ):
         start = time.monotonic()
         detail = turn_on(project, settings, rec) if on else turn_off(project, rec)

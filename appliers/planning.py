@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from specctl.compiler.nginx import colour_lines
 from specctl.schemas.desired import Desired
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import Active, Live
-from specctl.schemas.plan import Plan
+from specctl.schemas.plan import Action, Plan
 from specctl.schemas.spec import COLORS
 
 
@@ -118,3 +120,24 @@ def check_saved_plan(doc: dict[str, object], project: Project, planned: Planned)
             f"({doc.get('live_fingerprint')} → {live_fingerprint(planned.live)})",
             hint="review a fresh plan: specctl plan -o FILE, then apply that file",
         )
+
+
+LAST_PLAN = "last-plan.json"
+
+
+def remember_plan(project: Project, plan: Plan) -> None:
+    """What the last `specctl plan` found, for the drift metric: when, how many changes, and
+    whether traffic would move (written atomically; a failure to write is not the plan's)."""
+    folder = project.path(project.spec.state_dir)
+    doc = {
+        "time": time.time(),
+        "changes": len(plan.changes),
+        "switch": any(c.action is Action.SWITCH for c in plan.changes),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{LAST_PLAN}.{os.getpid()}"
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, folder / LAST_PLAN)
+    except OSError:
+        pass

@@ -100,7 +100,7 @@ def abort(project: Project, *, out: Any) -> int:
     rec = Recorder(project, "abort", out=out)
     with (
         audited(project, "abort", rec=rec) as record,
-        project_lock(project.lock_file, command="specctl abort", warn=rec.line),
+        project_lock(project.lock_file, command="specctl abort", warn=rec.line, record=record),
     ):
         start = time.monotonic()
         color, serving = previewed(project)

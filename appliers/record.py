@@ -13,12 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from specctl.appliers.project import Project
+from specctl.compiler.events import resource, run_event, step_event
 from specctl.schemas.errors import SpecctlError
 
+if TYPE_CHECKING:
+    from specctl.appliers.notify import Notifier
+
 AUDIT_FILE = "audit.jsonl"
+EVENTS_FILE = "events.jsonl"
 
 
 def log_dir(project: Project) -> Path:
@@ -46,6 +51,9 @@ class Recorder:
     out: TextIO = sys.stdout
     started: float = field(default_factory=time.time)
     steps: list[StepResult] = field(default_factory=list)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    context: dict[str, Any] = field(default_factory=dict)  # event attributes known so far
+    notifier: Notifier | None = None  # set by audited() when the spec has channels
     _log: TextIO | None = None
 
     def __post_init__(self) -> None:
@@ -53,6 +61,11 @@ class Recorder:
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / f"{self.kind}-{stamp(self.started)}.log"
         self._log = self.log_path.open("a", encoding="utf-8")
+
+    def started_notice(self, record: dict[str, Any]) -> None:
+        """Tell the channels that listen for apply.started (in the background)."""
+        if self.notifier is not None:
+            self.notifier.started(record)
 
     def line(self, text: str) -> None:
         elapsed = time.time() - self.started
@@ -68,6 +81,22 @@ class Recorder:
         mark = {"ok": "✓", "failed": "✗", "skipped": "-", "warn": "!"}.get(result.status, "?")
         detail = f": {result.detail}" if result.detail else ""
         self.line(f"{mark} {result.name:<14}{detail} ({result.seconds:.1f}s)")
+        if self.project.spec.logs.events:
+            append_event(
+                self.project,
+                step_event(
+                    at=time.time(),
+                    run_id=self.run_id,
+                    command=self.kind,
+                    step=result.name,
+                    status=result.status,
+                    seconds=result.seconds,
+                    detail=result.detail,
+                    index=len(self.steps) - 1,
+                    context=self.context,
+                    res=event_resource(self.project),
+                ),
+            )
 
     def close(self) -> None:
         if self._log is not None:
@@ -79,16 +108,37 @@ def who() -> dict[str, Any]:
     return {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid()}
 
 
-def append_audit(project: Project, record: dict[str, Any]) -> None:
-    """One JSON line per apply or rollback; appended with O_APPEND so writers never interleave."""
-    folder = log_dir(project)
-    folder.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    fd = os.open(folder / AUDIT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+def event_resource(project: Project) -> dict[str, Any]:
+    from specctl import __version__
+
+    me = who()
+    return resource(
+        project=project.spec.project,
+        version=__version__,
+        user=me["user"],
+        host=me["host"],
+        pid=me["pid"],
+    )
+
+
+def _append_line(path: Path, doc: dict[str, Any]) -> None:
+    """One JSON line, appended with O_APPEND so writers never interleave."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line.encode("utf-8"))
     finally:
         os.close(fd)
+
+
+def append_audit(project: Project, record: dict[str, Any]) -> None:
+    """One JSON line per apply or rollback."""
+    _append_line(log_dir(project) / AUDIT_FILE, record)
+
+
+def append_event(project: Project, event: dict[str, Any]) -> None:
+    _append_line(log_dir(project) / EVENTS_FILE, event)
 
 
 @contextmanager
@@ -96,14 +146,18 @@ def audited(
     project: Project, kind: str, *, rec: Recorder | None = None, **fields: object
 ) -> Iterator[dict[str, Any]]:
     """One audit record for the block: who, when, how long, the result and the error; the
-    block adds what it knows (target, plan, backup id)."""
+    block adds what it knows (target, plan, backup id). The notification channels hear of the
+    end (the command waits for them at most notify.timeout; outcomes go into the record)."""
     record: dict[str, Any] = {
-        "id": uuid.uuid4().hex[:12],
+        "id": rec.run_id if rec is not None else uuid.uuid4().hex[:12],
         "kind": kind,
         "started": time.time(),
         **fields,
         **who(),
     }
+    notifier = _notifier(project)
+    if rec is not None:
+        rec.notifier = notifier
     try:
         yield record
     except SpecctlError as exc:
@@ -116,8 +170,31 @@ def audited(
         if rec is not None:
             record["steps"] = [s.__dict__ for s in rec.steps]
             record["log"] = str(rec.log_path)
+        if notifier is not None:
+            notifier.finished(record)
+            record["notifications"] = outcomes = notifier.wait()
+            for outcome in outcomes:
+                if rec is not None and outcome.get("result") != "delivered":
+                    why = f": {outcome['error']}" if outcome.get("error") else ""
+                    rec.line(
+                        f"warning: notification to {outcome['channel']} {outcome['result']}{why}"
+                    )
+        if rec is not None:
             rec.close()
         append_audit(project, record)
+        if project.spec.logs.events:
+            append_event(
+                project, run_event(at=time.time(), record=record, res=event_resource(project))
+            )
+
+
+def _notifier(project: Project) -> Notifier | None:
+    notify = project.spec.notify
+    if not notify.channels:
+        return None
+    from specctl.appliers.notify import Notifier
+
+    return Notifier(notify, root=project.root, project=project.spec.project)
 
 
 def read_audit(project: Project) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ def rollback(project: Project, *, out: Any, force: bool = False) -> int:
     rec = Recorder(project, "rollback", out=out)
     with (
         audited(project, "rollback", rec=rec) as record,
-        project_lock(project.lock_file, command="specctl rollback", warn=rec.line),
+        project_lock(project.lock_file, command="specctl rollback", warn=rec.line, record=record),
     ):
         return _rollback_locked(project, rec, record, force=force)
 
@@ -32,6 +32,9 @@ def _rollback_locked(
     planned = make_plan(project, None, rollback=True)
     plan = planned.plan
     record.update(target=plan.target, previous=plan.active, plan=plan.document())
+    rec.context.update(
+        {"specctl.target.color": plan.target, "specctl.previous.color": plan.active or ""}
+    )
     rec.step(
         StepResult(
             "detect",

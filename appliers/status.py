@@ -7,7 +7,7 @@ import time
 from docker.errors import DockerException
 
 from specctl.appliers.engine import api
-from specctl.appliers.lock import alive
+from specctl.appliers.lock import alive, read_held
 from specctl.appliers.planning import observe_active
 from specctl.appliers.project import Project
 from specctl.compiler.active import other_color
@@ -18,6 +18,7 @@ from specctl.schemas.status import (
     BackupAge,
     BakeStatus,
     ColorStatus,
+    HeldLock,
     MaintenanceStatus,
     NginxStatus,
     RollbackStatus,
@@ -115,6 +116,7 @@ def collect_status(project: Project) -> Status:
         bake=bake_status(live.bake, now),
         maintenance=maintenance_status(project) if live.nginx.maintenance else None,
         preview=live.nginx.preview,
+        lock=held_lock(project),
         project=project.spec.project,
         active=active,
         colors=colors,
@@ -135,4 +137,16 @@ def collect_status(project: Project) -> Status:
             missing_images=missing,
             last_backup=last_backup(project, now),
         ),
+    )
+
+
+def held_lock(project: Project) -> HeldLock | None:
+    held = read_held(project.lock_file)
+    if held is None:
+        return None
+    return HeldLock(
+        user=held.get("user"),
+        host=held.get("host"),
+        since=held.get("time"),
+        message=held.get("message"),
     )

@@ -208,10 +208,15 @@ def register(app: typer.Typer) -> None:
         for r in records:
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(r.get("started", 0))))
             moved = f"{r.get('previous') or 'none'} → {r.get('target') or '?'}"
+            if r.get("kind") == "backup":
+                moved = str(r.get("backup_id") or "-")
             line = (
                 f"{when}  {r.get('kind', '?'):<8} {moved:<15} {r.get('result', '?'):<7} "
                 f"{r.get('seconds', 0):>6.1f}s  {r.get('user', '?')}@{r.get('host', '?')}"
             )
             if r.get("error"):
                 line += f"  {str(r['error']).splitlines()[0][:80]}"
+            missed = [n for n in r.get("notifications") or [] if n.get("result") != "delivered"]
+            if missed:
+                line += "  (" + "; ".join(f"{n['channel']} {n['result']}" for n in missed) + ")"
             typer.echo(line)

@@ -26,6 +26,7 @@ class State:
     spec: Path = DEFAULT_SPEC
     generated: Path | None = None
     debug: bool = False
+    loaded: Project | None = None  # the project a command loaded: metrics are written after it
 
 
 state = State()
@@ -34,7 +35,8 @@ state = State()
 def project() -> Project:
     from specctl.appliers.project import load_project
 
-    return load_project(state.spec, generated=state.generated)
+    state.loaded = load_project(state.spec, generated=state.generated)
+    return state.loaded
 
 
 GLOBAL_OPTIONS = ("-f", "--spec", "--generated")  # each takes a value
@@ -75,6 +77,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(f"specctl {__version__}\n")
         return
     debug = "--debug" in args
+    try:
+        _run(args, debug=debug)
+    finally:
+        _after_command()
+
+
+def _after_command() -> None:
+    """The metrics file follows every command that loaded a project with `metrics.textfile`
+    (it never fails the command: a problem is one warning line)."""
+    loaded = state.loaded
+    if loaded is not None and loaded.spec.metrics.textfile is not None:
+        from specctl.appliers.metrics import after_command
+
+        after_command(loaded, warn=_warn)
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"warning: {text}\n")
+
+
+def _run(args: list[str], *, debug: bool) -> None:
     try:
         from specctl.commands import app
 

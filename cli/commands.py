@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from specctl import __version__, apply_cmd, check_cmd, import_cmd, safety_cmd
+from specctl import __version__, apply_cmd, check_cmd, import_cmd, operate_cmd, safety_cmd
 from specctl.cli import DEFAULT_SPEC, project, state
 from specctl.schemas.errors import SpecctlError
 
@@ -190,13 +190,16 @@ def plan(
     ] = False,
 ) -> None:
     """Show what apply would change: containers field by field, traffic, file fixes."""
-    from specctl.appliers.planning import make_plan, save_plan
+    from specctl.appliers.planning import make_plan, remember_plan, save_plan
     from specctl.compiler.show.plan import render
 
     if rollback and (target is not None or out is not None):
         raise typer.BadParameter("--rollback takes neither --target nor -o")
-    planned = make_plan(project(), target, rollback=rollback)
+    proj = project()
+    planned = make_plan(proj, target, rollback=rollback)
     sys.stdout.write(render(planned.plan, fmt.value, color=sys.stdout.isatty()))
+    if not rollback and proj.spec.metrics.textfile is not None:
+        remember_plan(proj, planned.plan)  # the drift metric is the last plan's
     if out is not None:
         save_plan(planned.plan, out)
         typer.echo(f"Saved the plan to {out}; run `specctl apply {out}` to carry it out.", err=True)
@@ -221,5 +224,5 @@ def status(
         sys.stdout.write(render_status(doc))
 
 
-for module in (apply_cmd, check_cmd, safety_cmd, import_cmd):
+for module in (apply_cmd, check_cmd, safety_cmd, import_cmd, operate_cmd):
     module.register(app)

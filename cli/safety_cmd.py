@@ -155,11 +155,16 @@ def register(app: typer.Typer) -> None:
     def create_cmd(target: Color = None) -> None:
         """Make the same backup apply makes, then prune by the retention rules."""
         from specctl.appliers.backups.store import create_backup, prune
+        from specctl.appliers.record import audited
 
         proj = project()
         desired = _desired(proj, target)
-        with project_lock(proj.lock_file, command="specctl backup create"):
+        with (
+            audited(proj, "backup", target=desired.color) as record,
+            project_lock(proj.lock_file, command="specctl backup create", record=record),
+        ):
             made = create_backup(proj, desired, reason="specctl backup create", prune_after=False)
+            record.update(backup_id=made.id)
             typer.echo(f"created backup {made.id}: {made.summary}")
             for removed in prune(proj, now=time.time()):
                 typer.echo(f"pruned backup {removed}")

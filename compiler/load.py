@@ -436,6 +436,17 @@ def _problem(err: Any, data: Any, positions: Positions, filename: str) -> Proble
         pattern = str((err.get("ctx") or {}).get("pattern", ""))
         rule = NAME_RULES.get(pattern, f"must match {pattern}")
         return Problem(filename, line, col, dotted(loc), f"{rule} (got {_show(err.get('input'))})")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        ctx = err.get("ctx") or {}
+        key = ctx.get("discriminator", "'kind'")
+        if kind == "union_tag_not_found":
+            return Problem(filename, line, col, dotted(loc), f"required key {key} is missing")
+        tags = str(ctx.get("expected_tags", "")).replace("'", "")
+        got = f"got {_show(ctx.get('tag'))}"
+        return Problem(filename, line, col, dotted(loc), f"{key} must be one of {tags} ({got})")
+    if kind == "too_short":
+        least = (err.get("ctx") or {}).get("min_length", 1)
+        return Problem(filename, line, col, dotted(loc), f"needs at least {least} item(s)")
     if kind == "union_forms":
         message = f"should be {' or '.join(err['forms'])}"
     elif kind in _FORMS:

@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from specctl.schemas.notify import Metrics, Notify
 from specctl.schemas.units import Address, Duration, Mode, Port, Size, seconds
 
 COLORS: tuple[str, str] = ("blue", "green")
@@ -490,6 +491,11 @@ class Hooks(Strict):
 class Logs(Strict):
     dir: str = "logs/deployment"
     retention: Duration = "90d"
+    events: bool = Field(
+        default=True,
+        description="Also write each step as one JSON line (OpenTelemetry attribute names) to "
+        "events.jsonl in the log folder, for log shippers.",
+    )
 
 
 class Spec(Strict):
@@ -509,6 +515,8 @@ class Spec(Strict):
     backups: Backups = Backups()
     hooks: Hooks = Hooks()
     logs: Logs = Logs()
+    notify: Notify = Notify()
+    metrics: Metrics = Metrics()
 
     def upstream(self, name: str) -> Upstream:
         value = self.proxy.upstreams[name]

@@ -67,6 +67,13 @@ class MaintenanceStatus(Frozen):
     allow: list[str] = []
 
 
+class HeldLock(Frozen):
+    user: str | None = None
+    host: str | None = None
+    since: float | None = None  # seconds since the epoch
+    message: str | None = None
+
+
 class Status(Frozen):
     format_version: int = FORMAT_VERSION
     project: str
@@ -79,6 +86,7 @@ class Status(Frozen):
     bake: BakeStatus | None = None  # a bake in progress or interrupted
     maintenance: MaintenanceStatus | None = None  # None: off
     preview: str | None = None  # the colour a preview routes cookie/header requests to
+    lock: HeldLock | None = None  # the deploy lock a person holds (specctl lock acquire)
 
     def document(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -38,4 +38,5 @@ fi
 # again (0.13 s of each start-up). Up-to-date files are skipped.
 .venv/bin/python -m compileall -q cli schemas compiler appliers importers >/dev/null
 
+bash "$here/prometheus.sh"
 bash "$here/images.sh"

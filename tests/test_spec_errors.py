@@ -383,6 +383,31 @@ CASES = [
         "    host_port: {offset: x}\n",
         "spec.yaml:9:17: services.web.host_port.offset: should be a whole number (got 'x')",
     ),
+    (
+        "proxy:",
+        "notify:\n  channels: [{kind: slak, url_env: HOOK}]\nproxy:",
+        "spec.yaml:11:14: notify.channels[0]: 'kind' must be one of slack, webhook, email, grafana (got 'slak')",
+    ),
+    (
+        "proxy:",
+        "notify:\n  channels: [{url_env: HOOK}]\nproxy:",
+        "spec.yaml:11:14: notify.channels[0]: required key 'kind' is missing",
+    ),
+    (
+        "proxy:",
+        "notify:\n  channels:\n    - {kind: email, host: mx, sender: a@b, to: []}\nproxy:",
+        "spec.yaml:12:44: notify.channels[0].to: needs at least 1 item(s)",
+    ),
+    (
+        "proxy:",
+        "notify:\n  channels: [{kind: slack, url_env: HOOK, events: [deploy]}]\nproxy:",
+        "spec.yaml:11:52: notify.channels[0].events[0]: Input should be 'apply.started', 'apply.succeeded', 'apply.failed', 'apply.rolled_back', 'rollback.succeeded', 'rollback.failed', 'bake.breach', 'backup.failed' or 'lock.taken_over'",
+    ),
+    (
+        "proxy:",
+        "metrics: {textfile: /var/lib/node/specctl.txt}\nproxy:",
+        "spec.yaml:10:11: metrics.textfile: must end with .prom: node_exporter reads only those files (got '/var/lib/node/specctl.txt')",
+    ),
 ]
 
 

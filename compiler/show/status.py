@@ -94,4 +94,15 @@ def render_status(doc: Status) -> str:
             f"maintenance: ON since {since}, 503 with Retry-After: {m.retry_after or '?'}"
             f"{allowed} (specctl maintenance off ends it)"
         )
+    if doc.lock is not None:
+        held = doc.lock
+        since = (
+            datetime.fromtimestamp(held.since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            if held.since
+            else "?"
+        )
+        lines.append(
+            f"locked: by {held.user or '?'} on {held.host or '?'} since {since}: "
+            f"{held.message or '(no message)'} (specctl lock release frees it)"
+        )
     return "\n".join(lines) + "\n"
