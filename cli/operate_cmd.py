@@ -62,7 +62,11 @@ def register(app: typer.Typer) -> None:
         containers, _ = find(project(), service=service, color=color.value if color else None)
         query = LogQuery(since=after, tail=tail, grep=grep, timestamps=timestamps)
         if follow:
-            follow_logs(containers, query, write=sys.stdout.write)
+            try:
+                follow_logs(containers, query, write=sys.stdout.write)
+            except KeyboardInterrupt:  # the way a follow ends: not an error
+                sys.stdout.flush()
+                raise typer.Exit(0) from None
         else:
             show_logs(containers, query, write=sys.stdout.write)
         sys.stdout.flush()

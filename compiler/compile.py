@@ -9,7 +9,9 @@ from specctl.compiler.compose import render_color_compose, render_shared_compose
 from specctl.compiler.expand import expand, spec_hash
 from specctl.compiler.nginx import render_nginx
 from specctl.compiler.nginx_include import Origin
+from specctl.compiler.stack import render_color_stack, render_shared_stack
 from specctl.schemas.desired import Desired
+from specctl.schemas.engine import SwarmEngine
 from specctl.schemas.spec import COLORS, Spec
 
 
@@ -47,22 +49,44 @@ def compile_spec(spec: Spec, inputs: Inputs) -> dict[str, str]:
     manifest: list[dict[str, object]] = []
     for color in COLORS:
         desired = expand(spec, color, spec_digest=d)
-        out[f"{prefix}compose.{color}.yml"] = render_color_compose(
-            desired, root_ref=inputs.root_ref, header=head
-        )
+        out.update(_engine_files(spec, desired, root_ref=inputs.root_ref, head=head))
         out[f"{prefix}nginx.{color}.conf"] = render_nginx(
             spec, desired, header=head, base=inputs.base_nginx, origin=inputs.base_origin
         )
-        if color == COLORS[0]:
-            out[f"{prefix}compose.shared.yml"] = render_shared_compose(
-                desired, root_ref=inputs.root_ref, header=head
-            )
         for path in desired.paths:
             entry = path.model_dump()
             if entry not in manifest:
                 manifest.append(entry)
     out[f"{prefix}permissions.json"] = render_manifest(manifest, spec_name=inputs.spec_name, d=d)
     return dict(sorted(out.items()))
+
+
+def _engine_files(spec: Spec, desired: Desired, *, root_ref: str, head: str) -> dict[str, str]:
+    """compose.<colour>.yml (and compose.shared.yml once), or stack.*.yml on a Swarm."""
+    prefix, color = f"{spec.project}/", desired.color
+    engine = spec.engine
+    if isinstance(engine, SwarmEngine):
+        out = {
+            f"{prefix}stack.{color}.yml": render_color_stack(
+                desired, engine=engine, root_ref=root_ref, header=head
+            )
+        }
+        if color == COLORS[0]:
+            ports = [(p.host, p.container) for p in spec.proxy.ports]
+            out[f"{prefix}stack.shared.yml"] = render_shared_stack(
+                desired, engine=engine, root_ref=root_ref, header=head, proxy_ports=ports
+            )
+        return out
+    out = {
+        f"{prefix}compose.{color}.yml": render_color_compose(
+            desired, root_ref=root_ref, header=head
+        )
+    }
+    if color == COLORS[0]:
+        out[f"{prefix}compose.shared.yml"] = render_shared_compose(
+            desired, root_ref=root_ref, header=head
+        )
+    return out
 
 
 def render_manifest(entries: list[dict[str, object]], *, spec_name: str, d: str) -> str:

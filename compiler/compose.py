@@ -28,21 +28,21 @@ def host_path(root_ref: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(root_ref, path))
 
 
-def _escape(value: str) -> str:
+def escape(value: str) -> str:
     # Compose interpolates ${VAR}; a literal value from the spec must reach the container as is.
     return value.replace("$", "$$")
 
 
-def _escape_all(value: Any) -> Any:
+def escape_all(value: Any) -> Any:
     """Strings, and strings in lists, escaped for Compose (commands, health-check tests)."""
     if isinstance(value, str):
-        return _escape(value)
+        return escape(value)
     if isinstance(value, list):
-        return [_escape_all(v) for v in value]
+        return [escape_all(v) for v in value]
     return value
 
 
-def _mount(mount: DesiredMount, root_ref: str) -> dict[str, Any]:
+def mount_entry(mount: DesiredMount, root_ref: str) -> dict[str, Any]:
     if mount.kind == "bind":
         out: dict[str, Any] = {
             "type": "bind",
@@ -69,9 +69,9 @@ def compose_service(
         build["context"] = host_path(root_ref, build["context"])
         out["build"] = build
     if svc.command is not None:
-        out["command"] = _escape_all(svc.command)
+        out["command"] = escape_all(svc.command)
     if svc.environment:
-        out["environment"] = {k: _escape(v) for k, v in sorted(svc.environment.items())}
+        out["environment"] = {k: escape(v) for k, v in sorted(svc.environment.items())}
     if svc.env_files:
         out["env_file"] = [
             {"path": host_path(root_ref, f), "required": True} for f in svc.env_files
@@ -79,10 +79,10 @@ def compose_service(
     if svc.port is not None and svc.host_port is not None:
         out["ports"] = [port_mapping(svc.host_port, svc.port, svc.host_ip)]
     if svc.mounts:
-        out["volumes"] = [_mount(m, root_ref) for m in svc.mounts]
+        out["volumes"] = [mount_entry(m, root_ref) for m in svc.mounts]
     if svc.healthcheck is not None:
         out["healthcheck"] = {
-            k: _escape_all(v) if k == "test" else v for k, v in svc.healthcheck.items()
+            k: escape_all(v) if k == "test" else v for k, v in svc.healthcheck.items()
         }
     depends = {
         name: {"condition": _CONDITIONS[cond]}
@@ -91,16 +91,9 @@ def compose_service(
     }
     if depends:
         out["depends_on"] = depends
-    if svc.resources:
-        limits: dict[str, Any] = {}
-        if "memory" in svc.resources:
-            limits["memory"] = svc.resources["memory"]
-        if "cpus" in svc.resources:
-            limits["cpus"] = str(svc.resources["cpus"])
-        resources: dict[str, Any] = {"limits": limits} if limits else {}
-        if "memory_reservation" in svc.resources:
-            resources["reservations"] = {"memory": svc.resources["memory_reservation"]}
-        out["deploy"] = {"resources": resources}
+    if svc.resources or svc.gpus is not None:
+        gpus = {"driver": "nvidia", "count": svc.gpus, "capabilities": ["gpu"]}
+        out["deploy"] = {"resources": deploy_resources(svc, gpus={"devices": [gpus]})}
     out["restart"] = svc.restart
     if svc.container_name is not None:
         out["container_name"] = svc.container_name
@@ -113,7 +106,26 @@ def compose_service(
         )
         for name in svc.networks or []:
             out["networks"][name] = {}
-    return _merge(out, svc.compose)
+    return merge_passthrough(out, svc.compose)
+
+
+def deploy_resources(svc: DesiredService, *, gpus: dict[str, Any]) -> dict[str, Any]:
+    """`deploy.resources`: limits, reservations, and `gpus` among the reservations when the
+    service asks for GPUs (Compose and Swarm reserve them differently)."""
+    limits: dict[str, Any] = {}
+    if "memory" in svc.resources:
+        limits["memory"] = svc.resources["memory"]
+    if "cpus" in svc.resources:
+        limits["cpus"] = str(svc.resources["cpus"])
+    out: dict[str, Any] = {"limits": limits} if limits else {}
+    reservations: dict[str, Any] = {}
+    if "memory_reservation" in svc.resources:
+        reservations["memory"] = svc.resources["memory_reservation"]
+    if svc.gpus is not None:
+        reservations.update(gpus)
+    if reservations:
+        out["reservations"] = reservations
+    return out
 
 
 def labels(svc: DesiredService) -> dict[str, str]:
@@ -122,25 +134,25 @@ def labels(svc: DesiredService) -> dict[str, str]:
         f"{LABEL}.service": svc.name,
         f"{LABEL}.scope": svc.scope,
         CONFIG_HASH_LABEL: svc.config_hash,
-        CONFIG_LABEL: _escape(view_json(svc.view)),
+        CONFIG_LABEL: escape(view_json(svc.view)),
     }
     if svc.color is not None:
         out[f"{LABEL}.color"] = svc.color
     return out
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge_passthrough(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge the user's pass-through keys (theirs win, mappings merge)."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_passthrough(out[key], value)
         else:
             out[key] = value
     return out
 
 
-def _volumes(services: list[DesiredService]) -> dict[str, Any]:
+def named_volumes(services: list[DesiredService]) -> dict[str, Any]:
     names = sorted({m.source for s in services for m in s.mounts if m.kind == "volume"})
     return {name: {"name": name} for name in names}
 
@@ -165,7 +177,7 @@ def render_color_compose(desired: Desired, *, root_ref: str, header: str) -> str
         "services": services,
         "networks": {"edge": {"name": desired.network, "external": True}},
     }
-    volumes = _volumes(desired.services)
+    volumes = named_volumes(desired.services)
     if volumes:
         doc["volumes"] = volumes
     return header + dump_yaml(doc)
@@ -185,7 +197,7 @@ def render_shared_compose(desired: Desired, *, root_ref: str, header: str) -> st
         "services": services,
         "networks": networks,
     }
-    volumes = _volumes(members)
+    volumes = named_volumes(members)
     if volumes:
         doc["volumes"] = volumes
     return header + dump_yaml(doc)

@@ -198,6 +198,14 @@ def _service(spec: Spec, name: str, svc: Service, color: str | None) -> DesiredS
         fields["container_name"] = _fill(svc.container_name, spec, color)
     if svc.pull != "missing":
         fields["pull"] = svc.pull
+    if svc.replicas != 1:
+        fields["replicas"] = svc.replicas
+    if svc.placement is not None:
+        fields["placement"] = svc.placement.constraints()
+        if svc.placement.max_per_node is not None:
+            fields["max_per_node"] = svc.placement.max_per_node
+    if svc.gpus is not None:
+        fields["gpus"] = svc.gpus
     ip = host_ip(svc.bind)
     if fields["host_port"] is not None and ip is not None:
         # Only when set, so containers published on every address before `bind` existed keep

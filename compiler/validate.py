@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 
+from specctl.compiler.validate_engine import engine_findings
 from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Service, Spec
 from specctl.schemas.units import size_bytes
 
@@ -30,7 +31,7 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _container_names,
         _deploy_breakers,
     )
-    return [finding for check in checks for finding in check(spec)]
+    return [finding for check in checks for finding in check(spec)] + engine_findings(spec)
 
 
 Place = Callable[[Where], Where | None]

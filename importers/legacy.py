@@ -35,7 +35,10 @@ _STOCK = {
 MIGRATE = ["npx", "prisma", "migrate", "deploy"]
 
 _PROXY = "specctl runs one shared proxy (proxy.ports) instead of an nginx per colour"
-_MONITORING = "monitoring is not in the spec; add those services by hand if this project runs them"
+_MONITORING = (
+    "specctl runs no Prometheus or Grafana: point yours at node_exporter's textfile collector "
+    "(metrics.textfile) and import docs/grafana/specctl.json"
+)
 _LB = "for an external load balancer; give services a healthcheck (http: /health) instead"
 _APP = "an application setting; it belongs in the env files"
 _STRATEGY = "specctl always deploys blue/green and rolls back by switching traffic back"
@@ -50,9 +53,10 @@ _REASONS: tuple[tuple[str, str], ...] = (
     (r"(BLUE|GREEN)_SERVICES", "specctl names the containers itself ({color}-{service})"),
     (r"(BLUE|GREEN)_NETWORK", "specctl names the networks itself"),
     (r"SMTP_.*|FROM_EMAIL", _APP),
-    (r"ADMIN_EMAIL|SLACK_.*|.*WEBHOOK.*", "specctl sends no alerts"),
+    (r"ADMIN_EMAIL|SLACK_.*|.*WEBHOOK.*", "no alert channel for it (notify.channels)"),
     ("ENABLE_GPU_SUPPORT", "GPU access is Compose configuration: use the service's compose key"),
-    (r"PROMETHEUS_.*|GRAFANA_.*|ENABLE_MONITORING|ENABLE_METRICS", _MONITORING),
+    (r"PROMETHEUS_.*|GRAFANA_.*", _MONITORING),
+    (r"ENABLE_MONITORING|ENABLE_METRICS", "off: no metrics.textfile"),
     ("DRY_RUN", "`specctl plan` shows what apply would do"),
     (r"SKIP_(HEALTH_CHECKS|BACKUPS)|VERBOSE_LOGGING", "a switch for one run, not configuration"),
     (
@@ -274,6 +278,8 @@ class _Mapper:
             ("backups", self.backups(tree["services"])),
             ("hooks", self.hooks(tree["services"])),
             ("logs", self.logs()),
+            ("notify", self.notify()),
+            ("metrics", self.metrics()),
         ):
             if section:
                 tree[key] = section
@@ -738,6 +744,59 @@ class _Mapper:
         if log_dir and self.get("LOG_DIR"):
             out["dir"] = N(log_dir, self.src("LOG_DIR"))
         return out | self.settings((("retention", "LOG_RETENTION_DAYS", "d"),))
+
+    def notify(self) -> dict[str, Any]:
+        """ADMIN_EMAIL through the SMTP server the app uses, and SLACK_WEBHOOK_URL (a secret:
+        only its name) when it is set: the alerts the old scripts promised."""
+        channels: list[Any] = []
+        admin = self.get("ADMIN_EMAIL")
+        host, sender = self.peek("SMTP_HOST"), self.peek("FROM_EMAIL")
+        if admin and host and sender:
+            self.get("SMTP_HOST")
+            self.get("FROM_EMAIL")
+            channel: dict[str, Any] = {"kind": "email", "host": host}
+            port = self.number("SMTP_PORT")
+            if port is not None:
+                channel["port"] = port
+            channel |= {"sender": sender, "to": [admin]}
+            channels.append(
+                N(
+                    channel,
+                    lead=f"{self.src('ADMIN_EMAIL', 'SMTP_HOST', 'SMTP_PORT', 'FROM_EMAIL')}. "
+                    "STARTTLS is asked for (security: none for a relay without it); a relay "
+                    "that wants a login: user_env and password_env, from an env file in "
+                    "notify.env_files.",
+                )
+            )
+        elif admin:
+            self.report("ADMIN_EMAIL", "no SMTP_HOST and FROM_EMAIL to send alerts through")
+        hook = self.parsed.variables.get("SLACK_WEBHOOK_URL")
+        if isinstance(hook, str) and hook.strip():
+            self.used.add("SLACK_WEBHOOK_URL")
+            channels.append(
+                N(
+                    {"kind": "slack", "url_env": "SLACK_WEBHOOK_URL"},
+                    lead="from SLACK_WEBHOOK_URL (a secret, not copied): put it in "
+                    "config/notify.env (chmod 600)",
+                )
+            )
+        if not channels:
+            return {}
+        out: dict[str, Any] = {"channels": channels}
+        if any(isinstance(c.value, dict) and c.value.get("kind") == "slack" for c in channels):
+            out = {"env_files": ["config/notify.env"], **out}
+        return out
+
+    def metrics(self) -> dict[str, Any]:
+        on = [n for n in ("ENABLE_MONITORING", "ENABLE_METRICS") if self.flag(n)]
+        if not on:
+            return {}
+        return {
+            "textfile": N(
+                "/var/lib/prometheus/node-exporter/specctl.prom",
+                f"{self.src(*on)}: node_exporter's textfile collector (Debian's folder)",
+            )
+        }
 
 
 def _merged(parsed: BashConfig) -> list[Note]:

@@ -50,6 +50,11 @@ class DesiredService(Frozen):
     container_name: str | None = None
     networks: list[str] | None = None  # external networks joined besides the shared one
     pull: str = "missing"  # registry images: missing | always | never (never a recreate)
+    # Set only when the spec asks (config hashes of other services stay as they were).
+    replicas: int | None = None  # Swarm tasks; None: one
+    placement: list[str] | None = None  # Swarm placement constraints
+    max_per_node: int | None = None
+    gpus: int | None = None
     view: dict[str, Any]  # what decides a recreate, stored on the container as a label
     config_hash: str
 

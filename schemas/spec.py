@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from specctl.schemas.engine import ComposeEngine, Engine, Placement
 from specctl.schemas.notify import Metrics, Notify
 from specctl.schemas.units import Address, Duration, Mode, Port, Size, seconds
 
@@ -179,6 +180,18 @@ class Service(Strict):
     compose: dict[str, Any] = Field(
         default={}, description="Any other Compose service key, passed through as written."
     )
+    replicas: int = Field(
+        default=1, ge=0, description="How many tasks run (engine: swarm; Compose runs one)."
+    )
+    placement: Placement | None = Field(
+        default=None, description="Which Swarm nodes may run it (engine: swarm)."
+    )
+    gpus: int | None = Field(
+        default=None,
+        ge=1,
+        description="GPUs reserved: a Compose device reservation (driver nvidia), on Swarm the "
+        "generic resource NVIDIA-GPU that nodes advertise.",
+    )
     per_color: dict[Color, dict[str, Any]] = Field(
         default={},
         description="Where one colour differs: "
@@ -256,6 +269,11 @@ class ManagedPath(Strict):
     subdirs: list[str] = []
     files: list[RequiredFile] = []
     cleanup: Cleanup | None = None
+    shared: bool = Field(
+        default=False,
+        description="On storage every Swarm node mounts at this same path (NFS, CephFS…), so a "
+        "service using it may run on any node.",
+    )
 
 
 class NamedVolume(Strict):
@@ -517,6 +535,10 @@ class Spec(Strict):
     logs: Logs = Logs()
     notify: Notify = Notify()
     metrics: Metrics = Metrics()
+    engine: Engine = Field(
+        default=ComposeEngine(),
+        description="compose (one Docker host, the default) or swarm (a Swarm cluster).",
+    )
 
     def upstream(self, name: str) -> Upstream:
         value = self.proxy.upstreams[name]

@@ -14,6 +14,7 @@ from specctl.import_cmd import register, root_for
 from specctl.importers.bash_config import parse_bash_config
 from specctl.importers.legacy import ImportResult, color_template, import_legacy, looks_secret
 from specctl.schemas.errors import SpecctlError
+from specctl.schemas.notify import DEFAULT_EVENTS
 from specctl.schemas.spec import HostPort, Spec
 from tests.conftest import REFERENCE, SHARED_REFERENCE
 
@@ -225,6 +226,26 @@ def test_real_config_validates_and_compiles(real: ImportResult, spec: Spec) -> N
     assert published[("green", "mailhog")] == (8025, 8025)
 
 
+def test_real_config_alerts_and_metrics(spec: Spec) -> None:
+    """ADMIN_EMAIL through the app's SMTP server; SLACK_WEBHOOK_URL is empty there: no Slack."""
+    assert [c.model_dump() for c in spec.notify.channels] == [
+        {
+            "name": None,
+            "events": list(DEFAULT_EVENTS),
+            "kind": "email",
+            "host": "mail.utia.cas.cz",
+            "port": 25,
+            "security": "starttls",
+            "user_env": None,
+            "password_env": None,
+            "ca_file": None,
+            "sender": "prusek@utia.cas.cz",
+            "to": ["admin@utia.cas.cz"],
+        }
+    ]
+    assert spec.metrics.textfile == "/var/lib/prometheus/node-exporter/specctl.prom"
+
+
 def test_real_config_values(spec: Spec) -> None:
     assert (spec.project, spec.domain, spec.root) == ("spheroseg", "spherosegapp.utia.cas.cz", "..")
     assert (spec.colors.blue.port_base, spec.colors.green.port_base) == (4000, 5000)
@@ -339,16 +360,25 @@ def test_real_config_import_is_deterministic(real: ImportResult) -> None:
 
 def test_real_config_unmapped_names_each_leftover_with_a_reason(real: ImportResult) -> None:
     by_name = {line.split(": ")[1]: line for line in real.unmapped if line[0] != "."}
-    assert by_name["SMTP_HOST"].endswith(
-        "SMTP_HOST: an application setting; it belongs in the env files"
+    assert by_name["SESSION_TIMEOUT"].endswith(
+        "SESSION_TIMEOUT: an application setting; it belongs in the env files"
     )
     assert "secret" in by_name["SLACK_WEBHOOK_URL"]
     assert "spheroseg_postgres_green" in by_name["GREEN_POSTGRES_VOLUME"]
     assert ".env.green" in by_name["GREEN_ENV_FILE"]
     assert "VALIDATION_CHECKS" in by_name and "VERIFICATION_TESTS" in by_name
-    assert by_name["SMTP_HOST"].startswith("config/deployment.config:82: SMTP_HOST: ")
+    assert by_name["SESSION_TIMEOUT"].startswith("config/deployment.config:190: SESSION_TIMEOUT: ")
+    assert "GRAFANA_PORT" in by_name and "docs/grafana/specctl.json" in by_name["GRAFANA_PORT"]
     assert "config/deployment.config:245-257: export skipped" in "\n".join(real.unmapped)
-    for mapped in ("BLUE_BACKEND_PORT", "DOCKER_UID", "UPLOAD_SUBDIRS", "BLUE_DB_NAME"):
+    for mapped in (
+        "BLUE_BACKEND_PORT",
+        "DOCKER_UID",
+        "UPLOAD_SUBDIRS",
+        "BLUE_DB_NAME",
+        "ADMIN_EMAIL",
+        "SMTP_HOST",
+        "ENABLE_MONITORING",
+    ):
         assert mapped not in by_name
         assert mapped in real.mapped
 
@@ -512,7 +542,7 @@ def test_command_writes_the_spec_and_prints_notes(
     assert spec.services["backend"].required_env[-1] == "MAIL_RELAY"
     assert result.stdout == ""
     notes = result.stderr.splitlines()
-    assert "note: config/deployment.config:82: SMTP_HOST: " in "\n".join(notes)
+    assert "note: config/deployment.config:190: SESSION_TIMEOUT: " in "\n".join(notes)
     assert notes[-1].startswith("imported config/deployment.config: ")
     assert notes[-1].endswith("wrote config/s.yaml")
     for value in ENV_VALUES:

@@ -242,9 +242,18 @@ def test_a_held_lock_blocks_apply_and_rollback_with_its_message(box: Sandbox) ->
     assert box.cli("lock", "status").out.strip() == "not locked"
     assert box.status()["lock"] is None
     assert box.cli("lock", "release").out.startswith("the deploy lock was not held")
+    # A run killed with -9 left its record in the lock file: the next run takes it over, warns
+    # and tells the channels (lock.taken_over).
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (box.root / ".specctl" / "lock").write_text(
+        json.dumps({"pid": dead.pid, "host": "ci", "user": "bob", "command": "specctl apply"})
+    )
     back = box.cli("rollback")
     assert back.code == 0, back.out + back.err
+    assert "warning: took over the lock from pid" in back.out
     assert box.active() == "blue"
+    assert "by bob since" in box.last_record()["lock_taken_over"]
 
 
 def test_each_step_is_one_json_line_for_log_shippers(box: Sandbox) -> None:
@@ -273,6 +282,8 @@ def test_notifications_of_real_runs_reach_the_sink_and_a_stuck_one_is_bounded(
     seen = [(doc["event"], doc.get("target")) for doc in received]
     assert ("apply.started", "green") in seen and ("apply.succeeded", "green") in seen, seen
     assert ("rollback.succeeded", "blue") in seen, seen
+    rolled = next(doc for doc in received if doc["event"] == "rollback.succeeded")
+    assert "lock.taken_over" in rolled["events"], rolled
     refused = next(doc for doc in received if doc["event"] == "apply.failed")
     assert "ask alice before deploying" in refused["error"]
     history = [json.loads(line) for line in box.cli("history", "--json").out.splitlines()]
