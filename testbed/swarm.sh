@@ -4,24 +4,45 @@
 # Each node is one more dockerd in its own network namespace (and its own UTS namespace, so its
 # own hostname), joined by veth pairs to the host bridge specctl-sw0 (10.231.0.1/24):
 #
-#   node  role     address      DOCKER_HOST                          node labels
-#   m1    manager  10.231.0.11  unix:///run/specctl-swarm/m1.sock    edge=true  db=true  gpu=false zone=a
-#   w1    worker   10.231.0.12  unix:///run/specctl-swarm/w1.sock    edge=false db=false gpu=true  zone=a
-#   w2    worker   10.231.0.13  unix:///run/specctl-swarm/w2.sock    edge=false db=false gpu=false zone=b
-#   wK    worker   10.231.0.(11+K)  ...                              edge=false db=false gpu=false zone=a|b
+#   m1  manager  10.231.0.11      db=true  edge=true  gpu=false zone=a
+#   w1  worker   10.231.0.12      db=false edge=false gpu=true  zone=a
+#   w2  worker   10.231.0.13      db=false edge=false gpu=false zone=b
+#   wK  worker   10.231.0.(11+K)  db=false edge=false gpu=false zone=a (K odd) or b (K even)
 #
+# Node X's own daemon: DOCKER_HOST=unix:///run/specctl-swarm/X.sock (m1 is the one to deploy to).
 # edge: runs the proxy with host-mode published ports (reach them at the node's address);
 # db: keeps stateful services (their volumes live on that node); gpu: the ML service; zone: for
-# `--placement-pref spread=node.labels.zone`.
+# `--placement-pref spread=node.labels.zone`. Each node's hostname is its name.
 #
-# What this bed cannot do: the kernel has no IPVS, so service VIPs and the ingress routing mesh do
-# not work; use `endpoint_mode: dnsrr` and host-mode published ports. No registry is reachable:
-# `load` copies images from the host engine into the nodes.
+# Each daemon keeps the host's mount namespace (so `nsenter`, not `ip netns exec`, which remounts
+# /sys: "Devices cgroup isn't mounted"); its docker0, docker_gwbridge and iptables rules are in the
+# node's own network namespace and never meet the host engine's. The host only gets the bridge,
+# two ACCEPT rules in DOCKER-USER and a MASQUERADE for 10.231.0.0/24 (all commented
+# specctl-swarm): the nodes reach each other (2377/tcp, 7946/tcp+udp, 4789/udp) and get out like
+# real machines, so a registry look-up fails at once ("no such host") instead of timing out.
+#
+# What deploy code must know (all tried on this bed):
+# - No IPVS in this kernel ("Could not get ipvs family information from the kernel" in the node
+#   logs): a service VIP resolves but refuses connections, and an ingress-published port answers
+#   on no node. Use endpoint_mode dnsrr and `mode: host` ports. With dnsrr, SERVICE and
+#   tasks.SERVICE (in a stack also the short name) resolve to every task's overlay address
+#   (10.232.x.y, from the pool given to `swarm init`).
+# - A host-mode port answers at its node's address (from the host: http://10.231.0.11:PORT), not
+#   on the host's 127.0.0.1. One node cannot hold one host port twice: an update with
+#   --update-order start-first stays pending ("host-mode port already in use on 2 nodes").
+# - No registry: `load` puts images on the nodes; each task start tries a pull first, fails at
+#   once and runs the local copy. `docker service create` and `docker stack deploy` warn that the
+#   digest could not be recorded (pass --no-resolve-image / --resolve-image never to skip that).
+#   `docker stack deploy` works (overlay network STACK_default, services STACK_NAME).
+# - A stopped worker daemon is Down in `docker node ls` about 8 s after it exits (the default
+#   5 s dispatcher heartbeat) and Ready about 1 s after it starts again. After the manager's
+#   daemon restarts (stop-node m1; start-node m1), its DNS misses the workers' tasks for about
+#   60 s: the workers rejoin its gossip only that often. `up` starts the manager first for this.
 #
 # Usage (as root):
 #   testbed/swarm.sh up [N]            N nodes (1-9, default 3): m1 + workers w1..w(N-1); idempotent
 #   testbed/swarm.sh load IMAGE...     copy images from the host engine into every node
-#   testbed/swarm.sh down [--wipe]     stop the nodes, remove the network; --wipe also the data roots
+#   testbed/swarm.sh down [--wipe]     stop the nodes, remove the network (--wipe: data roots too)
 #   testbed/swarm.sh status            daemons and nodes; exit 0 only when every node is Ready
 #   testbed/swarm.sh stop-node NODE    stop one node's daemon (for fault tests); start-node NODE
 #   testbed/swarm.sh layout [N]        name, role, address, DOCKER_HOST, labels (tab-separated)
@@ -39,7 +60,6 @@ readonly BRIDGE=specctl-sw0
 readonly NET=10.231.0 # a /24: the bridge is .1, node i is .(11+i)
 readonly POOL=10.232.0.0/16 # overlay subnets (swarm's default 10.0.0.0/8 would cover NET)
 readonly RUN=/run/specctl-swarm LIB=/var/lib/specctl-swarm LOGS=/var/log/specctl-swarm
-readonly RULE=(-i "$BRIDGE" -o "$BRIDGE" -m comment --comment specctl-swarm -j ACCEPT)
 # shellcheck disable=SC2016 # a Go template, not a shell expansion
 readonly LABELS='{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}} {{end}}' # `node inspect -f`
 readonly STOP_TIMEOUT=${SPECCTL_SWARM_STOP_TIMEOUT:-30} # seconds before SIGKILL
@@ -79,7 +99,11 @@ node_labels() {
   case $1 in
     m1) echo "db=true edge=true gpu=false zone=a" ;;
     w1) echo "db=false edge=false gpu=true zone=a" ;;
-    *) echo "db=false edge=false gpu=false zone=$([ $(($(node_index "$1") % 2)) = 1 ] && echo a || echo b)" ;;
+    *)
+      local zone=b
+      [ $(($(node_index "$1") % 2)) = 0 ] || zone=a
+      echo "db=false edge=false gpu=false zone=$zone"
+      ;;
   esac
 }
 netns_of() { echo "specctl-$1"; }
@@ -115,7 +139,8 @@ require_root() { [ "$(id -u)" = 0 ] || die "must run as root (network namespaces
 
 ensure_tools() {
   local missing=() tool
-  for tool in ip:iproute2 iptables:iptables nsenter:util-linux unshare:util-linux flock:util-linux; do
+  for tool in ip:iproute2 iptables:iptables nsenter:util-linux unshare:util-linux \
+    setsid:util-linux flock:util-linux; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -137,24 +162,50 @@ lock() { # one `up`/`down`/`load` at a time
 # --- network -----------------------------------------------------------------------------------
 
 ensure_bridge() {
+  local taken
+  taken=$(ip -o -4 addr show to "$NET.0/24" | awk -v b="$BRIDGE" '$2 != b { print $2, $4 }')
+  [ -z "$taken" ] || die "$NET.0/24 is already in use on this host: $taken" \
+    "change NET (and POOL) at the top of testbed/swarm.sh"
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
   ip addr replace "$NET.1/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
 
-ensure_rule() {
-  # With br_netfilter, frames between the nodes cross the host's FORWARD chain, whose policy the
-  # host engine set to DROP; DOCKER-USER is where the host engine lets us add rules.
-  local chain=FORWARD
-  iptables -n -L DOCKER-USER >/dev/null 2>&1 && chain=DOCKER-USER
-  iptables -C "$chain" "${RULE[@]}" 2>/dev/null || iptables -I "$chain" 1 "${RULE[@]}"
+# With br_netfilter, frames between the nodes cross the host's FORWARD chain, whose policy the host
+# engine set to DROP; DOCKER-USER is the chain the host engine leaves to us. The nodes also get out
+# through the host (masqueraded) as real machines would: a registry look-up then fails at once,
+# as on the host, instead of waiting for DNS timeouts.
+readonly TAG=(-m comment --comment specctl-swarm) # every rule carries it
+readonly RULE_OUT=(-i "$BRIDGE" "${TAG[@]}" -j ACCEPT) # node to node, node to anywhere
+readonly RULE_BACK=(-o "$BRIDGE" -m conntrack --ctstate "RELATED,ESTABLISHED" "${TAG[@]}" -j ACCEPT)
+readonly RULE_NAT=(-s "$NET.0/24" ! -o "$BRIDGE" "${TAG[@]}" -j MASQUERADE)
+
+ensure_rule() { # TABLE CHAIN RULE…
+  local table=$1 chain=$2
+  shift 2
+  iptables -t "$table" -C "$chain" "$@" 2>/dev/null || iptables -t "$table" -I "$chain" 1 "$@"
+}
+delete_rule() { # TABLE CHAIN RULE…: every copy
+  local table=$1 chain=$2
+  shift 2
+  while iptables -t "$table" -D "$chain" "$@" 2>/dev/null; do :; done
 }
 
-remove_rule() {
+ensure_rules() {
+  local chain=FORWARD
+  iptables -n -L DOCKER-USER >/dev/null 2>&1 && chain=DOCKER-USER
+  ensure_rule filter "$chain" "${RULE_BACK[@]}"
+  ensure_rule filter "$chain" "${RULE_OUT[@]}"
+  ensure_rule nat POSTROUTING "${RULE_NAT[@]}"
+}
+
+remove_rules() {
   local chain
   for chain in DOCKER-USER FORWARD; do
-    while iptables -D "$chain" "${RULE[@]}" 2>/dev/null; do :; done
+    delete_rule filter "$chain" "${RULE_OUT[@]}"
+    delete_rule filter "$chain" "${RULE_BACK[@]}"
   done
+  delete_rule nat POSTROUTING "${RULE_NAT[@]}"
 }
 
 ensure_netns() {
@@ -182,13 +233,16 @@ daemon_pid() {
   local node=$1 pid
   pid=$(cat "$RUN/$node.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(node_host "$node") " || return 1
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$(node_host "$node") " || return 1
   echo "$pid"
 }
 
-daemon_answers() { timeout 10 docker -H "$(node_host "$1")" version -f '{{.Server.Version}}' >/dev/null 2>&1; }
+daemon_answers() {
+  timeout 10 docker -H "$(node_host "$1")" version -f '{{.Server.Version}}' >/dev/null 2>&1
+}
 
 declare -A LAUNCHED=()
+LOAD_TMP=
 
 launch_daemon() {
   local node=$1 log_file=$LOGS/$1.log
@@ -222,7 +276,8 @@ wait_daemon() {
       tail -n 15 "$LOGS/$node.log" >&2
       die "$node: dockerd exited at start" "see $LOGS/$node.log"
     fi
-    [ $SECONDS -lt $deadline ] || die "$node: dockerd does not answer after 60s" "see $LOGS/$node.log"
+    [ $SECONDS -lt $deadline ] ||
+      die "$node: dockerd does not answer after 60s" "see $LOGS/$node.log"
     sleep 0.2
   done
   local name
@@ -257,31 +312,40 @@ stop_daemons() {
   for node in "$@"; do rm -f "$RUN/$node.pid"; done
 }
 
-kill_pid_file() { # kill -KILL the pid in FILE when its command line mentions PATTERN
-  local file=$1 pattern=$2 pid
+# kill -KILL the pid in FILE when /proc/PID/WHAT (cmdline, cgroup) mentions PATTERN: a pid file
+# may be stale, and its pid taken by another process since.
+kill_pid_file() {
+  local file=$1 what=$2 pattern=$3 pid
   pid=$(cat "$file" 2>/dev/null) || return 0
   [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" || return 0
-  if [ -z "$pattern" ] || tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$pattern"; then
+  if tr '\0' ' ' 2>/dev/null <"/proc/$pid/$what" | grep -qF -- "$pattern"; then
     kill -KILL "$pid" 2>/dev/null || true
   fi
 }
 
-# What a killed daemon leaves behind: its containerd, container processes, their shims, mounts.
+# What a daemon that died (SIGKILL, crash) leaves behind: its containers (their init.pid, in the
+# node's cgroup), its containerd (its pid file), the containerd shims (whatever still runs in the
+# node's network namespace: nothing else lives there) and mounts. Nothing after a clean stop.
 leftovers() {
-  local node=$1 exec_root=$RUN/$1-exec f
-  local state=$exec_root/containerd/daemon/io.containerd.runtime.v2.task
-  for f in "$state"/*/*/init.pid; do [ -e "$f" ] && kill_pid_file "$f" ""; done
-  for f in "$state"/*/*/shim.pid; do [ -e "$f" ] && kill_pid_file "$f" "containerd-shim"; done
-  kill_pid_file "$exec_root/containerd/containerd.pid" "$exec_root/"
+  local node=$1 exec_root=$RUN/$1-exec f pid ns
+  ns=$(netns_of "$node")
+  for f in "$exec_root"/containerd/daemon/io.containerd.runtime.v2.task/*/*/init.pid; do
+    [ -e "$f" ] && kill_pid_file "$f" cgroup "/specctl-swarm/$node/"
+  done
+  kill_pid_file "$exec_root/containerd/containerd.pid" cmdline "$exec_root/"
+  if [ -e "/run/netns/$ns" ]; then
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
   unmount_under "$exec_root"
   unmount_under "$LIB/$node"
 }
 
-unmount_under() { # unmount everything mounted below $1, deepest first
+unmount_under() { # unmount everything mounted at or below $1, deepest first
   local m
-  awk -v r="$1/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null || true
-  done
+  awk -v r="$1" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do
+      umount -l "$m" 2>/dev/null || true
+    done
 }
 
 # --- swarm -------------------------------------------------------------------------------------
@@ -311,27 +375,26 @@ ensure_manager() {
     --default-addr-pool "$POOL" --default-addr-pool-mask-length 24 >/dev/null
 }
 
-# A worker belongs when it is active and the manager lists it.
-worker_belongs() {
-  local node=$1 id
-  [ "$(swarm_state "$node")" = active ] || return 1
-  id=$(node_id "$node")
-  [ -n "$id" ] && dk m1 node inspect "$id" >/dev/null 2>&1
-}
-
 ensure_worker() {
-  local node=$1 state addr deadline=$((SECONDS + 20))
+  local node=$1 id state addr deadline=$((SECONDS + 20))
   addr=$(node_addr "$node")
   state=$(swarm_state "$node")
-  while [ "$state" = pending ] && [ $SECONDS -lt $deadline ]; do # a restart reconnecting
-    sleep 0.5
-    state=$(swarm_state "$node")
-  done
-  worker_belongs "$node" && return 0
+  id=$(node_id "$node")
+  # A member that restarted reconnects by itself (pending for a moment); one the manager does not
+  # know (removed by `up` with a smaller N, or from a manager since wiped) must join again.
+  if [ -n "$id" ] && dk m1 node inspect "$id" >/dev/null 2>&1; then
+    while [ "$state" = pending ] && [ $SECONDS -lt $deadline ]; do
+      sleep 0.5
+      state=$(swarm_state "$node")
+    done
+    [ "$state" != active ] || return 0
+  fi
   local attempt token out
   token=$(dk m1 swarm join-token -q worker)
   for attempt in 1 2; do
-    [ "$(swarm_state "$node")" = inactive ] || dk "$node" swarm leave --force >/dev/null 2>&1 || true
+    if [ "$(swarm_state "$node")" != inactive ]; then
+      dk "$node" swarm leave --force >/dev/null 2>&1 || true
+    fi
     log "$node: swarm join ($addr → $(node_addr m1):2377)"
     if out=$(dk "$node" swarm join --token "$token" --advertise-addr "$addr" \
       --listen-addr "$addr:2377" "$(node_addr m1):2377" 2>&1); then
@@ -342,6 +405,16 @@ ensure_worker() {
   die "$node: cannot join the swarm" "see $LOGS/$node.log and $LOGS/m1.log"
 }
 
+wait_gossip() { # the manager's gossip port accepts connections
+  local addr deadline=$((SECONDS + 30))
+  addr=$(node_addr m1)
+  until timeout 1 bash -c "exec 3<>/dev/tcp/$addr/7946" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || die "m1: gossip port $addr:7946 closed after 30s" \
+      "see $LOGS/m1.log"
+    sleep 0.1
+  done
+}
+
 wait_ready() { # every node named is Ready in the manager's view
   local node status deadline=$((SECONDS + READY_TIMEOUT)) waiting
   declare -A id_of=()
@@ -349,7 +422,8 @@ wait_ready() { # every node named is Ready in the manager's view
   while :; do
     waiting=()
     for node in "$@"; do
-      status=$(dk m1 node inspect -f '{{.Status.State}}' "${id_of[$node]}" 2>/dev/null || echo unknown)
+      status=$(dk m1 node inspect -f '{{.Status.State}}' "${id_of[$node]}" 2>/dev/null) ||
+        status=unknown
       [ "$status" = ready ] || waiting+=("$node=$status")
     done
     [ ${#waiting[@]} -gt 0 ] || return 0
@@ -396,17 +470,26 @@ cmd_up() {
   done
   if [ ${#extra[@]} -gt 0 ]; then
     log "removing nodes beyond $size: ${extra[*]}"
+    for node in "${extra[@]}"; do # out of the swarm, so that it joins afresh when it comes back
+      if daemon_answers "$node"; then dk "$node" swarm leave --force >/dev/null 2>&1 || true; fi
+    done
     stop_daemons "${extra[@]}"
     for node in "${extra[@]}"; do remove_netns "$node"; done
   fi
   mkdir -p "$RUN" "$LIB" "$LOGS"
   echo "$size" >"$RUN/size"
   ensure_bridge
-  ensure_rule
+  ensure_rules
   for node in "${nodes[@]}"; do ensure_netns "$node"; done
-  for node in "${nodes[@]}"; do launch_daemon "$node"; done
-  for node in "${nodes[@]}"; do wait_daemon "$node"; done
+  # The manager first: a worker that starts before the manager's gossip port (7946) is open
+  # retries only after 60 s ("Error in joining gossip cluster … join will be retried in
+  # background"), and until then the manager's DNS misses that worker's tasks.
+  launch_daemon m1
+  wait_daemon m1
   ensure_manager
+  wait_gossip
+  for node in "${nodes[@]:1}"; do launch_daemon "$node"; done
+  for node in "${nodes[@]:1}"; do wait_daemon "$node"; done
   for node in "${nodes[@]:1}"; do ensure_worker "$node"; done
   wait_ready "${nodes[@]}"
   local ids=()
@@ -434,7 +517,7 @@ cmd_down() {
     rm -rf "${RUN:?}/$node-exec" "$RUN/$node.sock"
   done
   ip link del "$BRIDGE" 2>/dev/null || true
-  remove_rule
+  remove_rules
   rm -f "$RUN/size"
   if [ $wipe = 1 ] && [ -d "$LIB" ]; then
     unmount_under "$LIB"
@@ -478,22 +561,29 @@ cmd_load() {
     log "load: every node has ${images[*]}"
     return 0
   fi
-  mkdir -p "$LIB"
+  # One archive per distinct set of missing images (usually one for all nodes): images that
+  # share layers (every testbed image shares the base) are saved faster together.
+  rm -rf "$LIB"/.load.* # left by a load that was killed
   tmp=$(mktemp -d "$LIB/.load.XXXXXX")
-  trap 'rm -rf "$tmp"' EXIT
-  for i in "${!images[@]}"; do # each image saved once, whatever the number of nodes lacking it
-    [[ " ${lacks[*]} " == *" $i "* ]] || continue
-    docker save -o "$tmp/$i.tar" "${images[$i]}"
+  LOAD_TMP=$tmp
+  trap 'rm -rf "$LOAD_TMP"' EXIT
+  declare -A archive=()
+  local set names
+  for node in "${!lacks[@]}"; do
+    set=${lacks[$node]}
+    [ -z "${archive[$set]:-}" ] || continue
+    archive[$set]=$tmp/${#archive[@]}.tar
+    names=()
+    for i in $set; do names+=("${images[$i]}"); done
+    docker save -o "${archive[$set]}" "${names[@]}"
   done
   log "saved from the host engine in $(since "$start")"
   declare -A loading=()
   for node in "${!lacks[@]}"; do
     (
       t=$(now) names=()
-      for i in ${lacks[$node]}; do
-        dk "$node" load -q -i "$tmp/$i.tar" >/dev/null
-        names+=("${images[$i]}")
-      done
+      for i in ${lacks[$node]}; do names+=("${images[$i]}"); done
+      dk "$node" load -q -i "${archive[${lacks[$node]}]}" >/dev/null
       log "$node: loaded ${names[*]} in $(since "$t")"
     ) &
     loading[$node]=$!
@@ -501,6 +591,7 @@ cmd_load() {
   local failed=()
   for node in "${!loading[@]}"; do wait "${loading[$node]}" || failed+=("$node"); done
   [ ${#failed[@]} -eq 0 ] || die "load failed on ${failed[*]}"
+  rm -rf "$tmp"
   log "load: done in $(since "$start")"
 }
 
@@ -520,20 +611,26 @@ cmd_status() {
       "$pid" "$state" "$name"
   done
   if daemon_answers m1 && [ "$(swarm_state m1)" = active ]; then
+    local format='{{.Hostname}}|{{.Status}}|{{.Availability}}|{{.ManagerStatus}}|{{.ID}}'
     echo
-    dk m1 node ls --format '{{.Hostname}}\t{{.Status}}\t{{.Availability}}\t{{.ManagerStatus}}\t{{.ID}}' |
-      while IFS=$'\t' read -r name state avail mgr id; do
-        printf '%-4s %-7s %-7s %-7s %s\n' "$name" "$state" "$avail" "${mgr:--}" \
-          "$(dk m1 node inspect -f "$LABELS" "$id")"
-      done
+    printf '%-4s %-7s %-7s %-7s %s\n' NODE STATUS AVAIL MANAGER LABELS
+    dk m1 node ls --format "$format" | while IFS='|' read -r name state avail mgr id; do
+      printf '%-4s %-7s %-7s %-7s %s\n' "$name" "$state" "$avail" "${mgr:--}" \
+        "$(dk m1 node inspect -f "$LABELS" "$id")"
+    done
     local ready
-    ready=$(dk m1 node ls --format '{{.Hostname}} {{.Status}}' | awk '$2 == "Ready" { print $1 }' | sort)
+    ready=$(dk m1 node ls --format '{{.Hostname}} {{.Status}}' |
+      awk '$2 == "Ready" { print $1 }' | sort)
     [ "$ready" = "$(node_names "$size" | sort)" ] || ok=1
   else
     ok=1
   fi
   echo
-  if [ $ok = 0 ]; then echo "cluster: up, $size nodes Ready"; else echo "cluster: not (fully) up"; fi
+  if [ $ok = 0 ]; then
+    echo "cluster: up, $size nodes Ready"
+  else
+    echo "cluster: not (fully) up"
+  fi
   echo "DOCKER_HOST=$(node_host m1)"
   return $ok
 }

@@ -113,7 +113,8 @@ class Cluster:
         self._script("stop-node", name)
 
     def start_node(self, name: str) -> None:
-        """Start it again; returns when the manager sees it Ready."""
+        """Start it again; returns when the manager sees it Ready. After a restart of the
+        manager (m1), its DNS misses the workers' tasks for about 60 s (gossip rejoin)."""
         self._script("start-node", name)
 
     def docker(

@@ -91,9 +91,9 @@ def answer(url: str, *, timeout: float = 15) -> str:
 
 
 @pytest.fixture(scope="module")
-def bed(swarm_cluster: Cluster) -> Iterator[Cluster]:
-    """The app image on every node, an attachable overlay network, the two services and a
-    long-running probe container on the manager attached to the network."""
+def bed(docker_engine: None, swarm_cluster: Cluster) -> Iterator[Cluster]:
+    """The app image (from the host engine) on every node, an attachable overlay network, the two
+    services and a long-running probe container on the manager attached to the network."""
     cluster = swarm_cluster
     cluster.load([APP])
     remove_all(cluster)
