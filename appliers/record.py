@@ -163,6 +163,11 @@ def audited(
     except SpecctlError as exc:
         record.update(result="failed", error=exc.message)
         raise
+    except BaseException as exc:  # Ctrl-C or a bug: never recorded (nor told) as ok
+        interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
+        error = "interrupted" if interrupted else f"internal error: {type(exc).__name__}: {exc}"
+        record.update(result="failed", error=error)
+        raise
     finally:
         record.setdefault("result", "ok")
         record["finished"] = time.time()

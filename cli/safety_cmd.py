@@ -263,7 +263,7 @@ def _restore(
     fields: dict[str, Any] = {"target": desired.color, "previous": None, "backup_id": backup_id}
     with (
         audited(project, "restore", **fields) as record,
-        project_lock(project.lock_file, command="specctl backup restore"),
+        project_lock(project.lock_file, command="specctl backup restore", record=record),
     ):
         if database_container(project, desired) is None:
             raise SpecctlError(

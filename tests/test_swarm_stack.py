@@ -21,6 +21,7 @@ from tests.conftest import run_cli
 from tests.swarm import Cluster
 
 swarm_cluster = swarm.swarm_cluster
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(600)]
 
 NAME = "swobs"
 HEALTH = "{http: /health, interval: 1s, timeout: 2s, retries: 30}"

@@ -1,0 +1,72 @@
+"""The audit record and the structured events of a run, without Docker: an interrupted or
+crashed run is never recorded as a success, and each step is one JSON line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from specctl.appliers.project import Project, load_project
+from specctl.appliers.record import EVENTS_FILE, Recorder, StepResult, audited, log_dir, read_audit
+
+SPEC = """\
+version: 1
+project: rec
+services:
+  web: {image: "specctl-testbed/app:1.0", port: 8080}
+proxy:
+  image: specctl-testbed/nginx:1.22
+  upstreams: {web: web}
+  locations: [{path: /, upstream: web}]
+"""
+
+
+def project(tmp_path: Path) -> Project:
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    return load_project(tmp_path / "spec.yaml")
+
+
+@pytest.mark.parametrize(
+    ("exc", "error"),
+    [
+        (KeyboardInterrupt(), "interrupted"),
+        (ValueError("boom"), "internal error: ValueError: boom"),
+    ],
+)
+def test_an_interrupted_or_crashed_run_is_recorded_as_failed(
+    tmp_path: Path, exc: BaseException, error: str
+) -> None:
+    proj = project(tmp_path)
+    with pytest.raises(type(exc)), audited(proj, "apply"):
+        raise exc
+    record = read_audit(proj)[-1]
+    assert (record["result"], record["error"]) == ("failed", error)
+
+
+def test_steps_and_the_run_are_json_lines(tmp_path: Path) -> None:
+    proj = project(tmp_path)
+    rec = Recorder(proj, "deployment", out=io.StringIO())
+    rec.context["specctl.target.color"] = "green"
+    with audited(proj, "apply", rec=rec) as record:
+        rec.step(StepResult("deploy", "ok", 1.25, "green started"))
+        rec.step(StepResult("health", "failed", 3.0, "green.service.web: not healthy"))
+        record["target"] = "green"
+    lines = (log_dir(proj) / EVENTS_FILE).read_text().splitlines()
+    deploy, health, run = (json.loads(line) for line in lines)
+    assert deploy["attributes"] == {
+        "event.name": "specctl.step",
+        "specctl.command": "deployment",
+        "specctl.step.name": "deploy",
+        "specctl.step.status": "ok",
+        "specctl.step.duration_s": 1.25,
+        "specctl.target.color": "green",
+    }
+    assert health["severity_text"] == "ERROR"
+    assert health["attributes"]["error.message"] == "green.service.web: not healthy"
+    assert run["attributes"]["event.name"] == "specctl.run"
+    assert deploy["trace_id"] == health["trace_id"] == run["trace_id"]
+    assert run["trace_id"].startswith(record["id"])
+    assert len({deploy["span_id"], health["span_id"], run["span_id"]}) == 3
