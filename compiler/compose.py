@@ -157,12 +157,18 @@ def named_volumes(services: list[DesiredService]) -> dict[str, Any]:
     return {name: {"name": name} for name in names}
 
 
-def render_color_compose(desired: Desired, *, root_ref: str, header: str) -> str:
+def edge_services(desired: Desired) -> set[str]:
+    """The colour's services on the shared network: only what nginx routes to, or what needs
+    a shared service."""
     local = {svc.name for svc in desired.services}
-    # Only what nginx routes to, or what needs a shared service, joins the shared network.
-    edge = {u.service for u in desired.upstreams} | {
+    return {u.service for u in desired.upstreams} | {
         svc.name for svc in desired.services if set(svc.depends_on) - local
     }
+
+
+def render_color_compose(desired: Desired, *, root_ref: str, header: str) -> str:
+    local = {svc.name for svc in desired.services}
+    edge = edge_services(desired)
     services = {
         svc.name: compose_service(
             svc,

@@ -17,11 +17,6 @@ def shared_names(spec: Spec, proxy: str) -> list[str]:
     return [n for n, s in spec.services.items() if s.scope == "shared"] + [proxy]
 
 
-def address(spec: Spec, container: LiveContainer) -> str:
-    where = container.color if container.color in ("blue", "green") else "shared"
-    return f"{where}.service.{container.service}"
-
-
 def pick(
     containers: list[LiveContainer],
     *,

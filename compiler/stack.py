@@ -14,6 +14,7 @@ from typing import Any
 from specctl.compiler.compose import (
     deploy_resources,
     dump_yaml,
+    edge_services,
     escape,
     escape_all,
     host_path,
@@ -98,10 +99,7 @@ def _deploy(svc: DesiredService, *, engine: SwarmEngine, node: str | None) -> di
 
 
 def render_color_stack(desired: Desired, *, engine: SwarmEngine, root_ref: str, header: str) -> str:
-    local = {svc.name for svc in desired.services}
-    edge = {u.service for u in desired.upstreams} | {
-        svc.name for svc in desired.services if set(svc.depends_on) - local
-    }
+    edge = edge_services(desired)
     services = {
         svc.name: stack_service(svc, engine=engine, root_ref=root_ref, on_edge=svc.name in edge)
         for svc in desired.services
