@@ -1,11 +1,15 @@
 # The two commands of the README, plus the setup they both run first.
-.PHONY: setup demo test lint evidence
+.PHONY: setup demo demo-swarm test lint evidence
 
 setup:
 	bash testbed/setup.sh
 
 demo: setup
 	.venv/bin/python -m specctl.demo
+
+# The same app on a three-node Swarm on this machine (testbed/swarm.sh), blue → green → rollback.
+demo-swarm: setup
+	.venv/bin/python -m specctl.demo_swarm
 
 test: setup
 	.venv/bin/python -m pytest

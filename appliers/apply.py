@@ -11,7 +11,7 @@ from specctl.appliers.lock import project_lock
 from specctl.appliers.planning import Planned, check_saved_plan, load_saved_plan, make_plan
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult, audited
-from specctl.appliers.steps import ACTIONS, UNDOS
+from specctl.appliers.steps import step_actions
 from specctl.compiler.diff import held_back
 from specctl.compiler.show.plan import NO_CHANGES, render_text
 from specctl.compiler.steps import preview_steps
@@ -89,7 +89,7 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
     if opts.force:
         run.forced.append("--force")
     try:
-        execute(run, ACTIONS, UNDOS)
+        execute(run, *step_actions(project))
     except StepFailed as exc:
         record.update(
             result="failed",

@@ -116,13 +116,9 @@ class Tail:
         return [h for h in map(parse, text.splitlines()) if h is not None]
 
     def _follow(self, since: float) -> None:
-        from docker.utils import kwargs_from_env
-
-        from specctl.appliers.counting import CountingAPIClient
-
         # Its own connection, and no read timeout to speak of: a quiet site writes no lines.
         try:
-            client = CountingAPIClient(version="auto", timeout=86400, **kwargs_from_env())
+            client = engine.new_client(86400)
             stream = client.logs(
                 self.proxy, stdout=True, stderr=False, stream=True, follow=True, since=since
             )

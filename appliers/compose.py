@@ -34,7 +34,9 @@ BOOT_CPU_SHARES = 256
 CPU_SHARES = 1024
 
 
-def env_label_override(project: Project, desired: Desired, which: str) -> Path:
+def env_label_override(
+    project: Project, desired: Desired, which: str, *, swarm: bool = False
+) -> Path:
     """A small override file that labels each container with fingerprints of its env-file
     values, so a later plan sees a changed secret without ever reading the container's env;
     names each built service's immutable tag (the generated files stay the same from one
@@ -51,18 +53,24 @@ def env_label_override(project: Project, desired: Desired, which: str) -> Path:
             tagged = compose_labels(svc)
             labels.update({k: tagged[k] for k in (CONFIG_HASH_LABEL, CONFIG_LABEL)})
         entry: dict[str, Any] = {"labels": labels} if labels else {}
+        if swarm and labels:  # a plan reads a stack service's own labels
+            entry["deploy"] = {"labels": labels}
         if svc.build is not None and svc.image is not None:
             entry["image"] = svc.image
-        if color:
+        if color and not swarm:
             entry["cpu_shares"] = BOOT_CPU_SHARES
         if entry:
             services[svc.name] = entry
-    path = runtime_dir(project) / f"env-labels.{which}.yml"
+    path = runtime_dir(project) / f"env-labels.{which}{'.stack' if swarm else ''}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
     text = (
         "# Written by specctl apply: env-file fingerprints (never values), built images' tags,"
         " boot CPU weight.\n"
     )
+    if swarm:  # docker stack deploy merges files of one format version only
+        from specctl.compiler.stack import STACK_VERSION
+
+        text += f"version: '{STACK_VERSION}'\n"
     text += dump_yaml({"services": services}) if services else "services: {}\n"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -26,6 +26,7 @@ from specctl.schemas.desired import Desired, DesiredService
 from specctl.schemas.errors import ApplyError, SpecctlError
 
 if TYPE_CHECKING:
+    from specctl.appliers.counting import CountingAPIClient
     from specctl.appliers.project import Project
 
 BUILD_TAIL = 20  # lines of a failed build's output shown in the error
@@ -114,15 +115,15 @@ def build_warnings(root: Path, desired: Desired) -> list[str]:
     ]
 
 
-def present_tags(refs: list[str]) -> set[str]:
-    """Which of `refs` the engine holds, as it names them (one API call)."""
+def present_tags(refs: list[str], *, client: CountingAPIClient | None = None) -> set[str]:
+    """Which of `refs` the engine (or `client`'s) holds, as it names them (one API call)."""
     from docker.errors import DockerException
 
     if not refs:
         return set()
     wanted = {normalized(r) for r in refs}
     try:
-        images = api().images(filters={"reference": sorted(wanted)})
+        images = (client or api()).images(filters={"reference": sorted(wanted)})
     except DockerException as exc:
         raise api_error("list images", exc) from None
     names = {n for i in images for n in (*(i.get("RepoTags") or []), *(i.get("RepoDigests") or []))}

@@ -3,7 +3,7 @@
 Two client kinds: a new connection per request, or a pool of keep-alive connections that, like a
 browser, retries once when a reused idle connection is closed before any response arrives.
 Bounded: it stops after `seconds` or `max_requests`, whichever comes first, and only talks to
-127.0.0.1.
+the address it is given: 127.0.0.1 unless told (a Swarm test bed's edge node has its own).
 """
 
 from __future__ import annotations
@@ -157,11 +157,13 @@ class Load:
         timeout: float = 5.0,
         tls_host: str | None = None,
         cookie: str | None = None,
+        address: str = "127.0.0.1",
     ) -> None:
         """`tls_host`: speak HTTPS, asking for this site name (SNI and Host); the
         certificate is not verified (a test bed's certificates are self-signed). `cookie`:
         sent with every request (`name=value`)."""
         self.port, self.path, self.rate = port, path, rate
+        self.address = address
         self.host = tls_host or "localhost"
         self.tls: ssl.SSLContext | None = None
         if tls_host is not None:
@@ -230,9 +232,9 @@ class Load:
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self.tls is None:
-            return await asyncio.open_connection("127.0.0.1", self.port)
+            return await asyncio.open_connection(self.address, self.port)
         return await asyncio.open_connection(
-            "127.0.0.1", self.port, ssl=self.tls, server_hostname=self.host
+            self.address, self.port, ssl=self.tls, server_hostname=self.host
         )
 
     async def _attempt(self) -> tuple[int, str]:

@@ -74,17 +74,13 @@ def follow_logs(
 ) -> None:
     """New lines as the containers write them (one reader per container), until every stream
     ends (the containers stopped) or `stop` is set; Ctrl-C ends it in the terminal."""
-    from docker.utils import kwargs_from_env
-
-    from specctl.appliers.counting import CountingAPIClient
-
     since, tail, timestamps = query.since, query.tail, query.timestamps
     pattern = grep_pattern(query.grep)
     many = len(containers) > 1
     width = max(len(c.name or "") for c in containers)
     lock = threading.Lock()
     # Its own connection with no read timeout to speak of: a quiet service writes no lines.
-    client = CountingAPIClient(version="auto", timeout=86400, **kwargs_from_env())
+    client = engine.new_client(86400)
     streams = []
     for container in containers:
         try:

@@ -161,10 +161,11 @@ def public_url(project: Project) -> str:
     when it has one, else its HTTP port (80), else its first port."""
     ports = project.spec.proxy.ports
     tls = next((p for p in ports if p.container == 443), None)
-    if tls is not None:
-        return f"https://{url_host(host_ip(tls.bind))}:{tls.host}"
-    http = next((p for p in ports if p.container == 80), ports[0])
-    return f"http://{url_host(host_ip(http.bind))}:{http.host}"
+    port = tls or next((p for p in ports if p.container == 80), ports[0])
+    engine = project.spec.engine
+    # On a Swarm the ports are published in host mode on the edge node, on every address.
+    where = (engine.edge_address or "127.0.0.1") if engine.kind == "swarm" else host_ip(port.bind)
+    return f"{'https' if tls else 'http'}://{url_host(where)}:{port.host}"
 
 
 def proxy_host(project: Project) -> str | None:

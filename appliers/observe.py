@@ -22,7 +22,7 @@ from specctl.compiler.images import wanted_images
 from specctl.compiler.maintenance import FLAG
 from specctl.compiler.preview import PREVIEW, SERVING
 from specctl.schemas.desired import Desired, DesiredPath
-from specctl.schemas.errors import ObserveError, SpecctlError
+from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import (
     Live,
     LiveContainer,
@@ -39,8 +39,11 @@ _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 def observe(project: Project, *, now: float | None = None) -> Live:
     """Both colours, the shared services, nginx and every managed path, whatever the target:
-    one Docker API call for all containers."""
-    refuse_swarm(project)
+    one Docker API call for all containers (on a Swarm: three for the cluster)."""
+    if project.spec.engine.kind == "swarm":
+        from specctl.appliers.swarm.live import observe_swarm
+
+        return observe_swarm(project, now=now)[0]
     client = api()
     before = client.calls
     desired = [project.desired(color) for color in COLORS]
@@ -56,18 +59,6 @@ def observe(project: Project, *, now: float | None = None) -> Live:
         bake=read_state(project),
         api_calls=client.calls - before,
     )
-
-
-def refuse_swarm(project: Project) -> None:
-    """Until specctl observes and applies on a Swarm, say so rather than read a cluster as an
-    empty host."""
-    if project.spec.engine.kind == "swarm":
-        raise SpecctlError(
-            "engine: swarm: specctl compiles the stack files (generated/"
-            f"{project.spec.project}/stack.*.yml) but cannot plan, apply or roll back on a Swarm "
-            "yet",
-            hint="deploy them with docker stack deploy for now, or use engine: compose",
-        )
 
 
 def observe_paths(

@@ -137,7 +137,18 @@ def load_project(spec_path: Path, *, generated: Path | None = None) -> Project:
         base_nginx=base_text,
         base_origin=origin,
     )
+    use_engine(spec)
     return Project(spec=spec, spec_path=spec_path, root=root, generated=generated, inputs=inputs)
+
+
+def use_engine(spec: Spec) -> None:
+    """Talk to the spec's engine from now on: a Swarm spec may name its manager and nodes."""
+    from specctl.appliers import engine
+
+    if spec.engine.kind == "swarm":
+        engine.configure(swarm=True, host=spec.engine.host, nodes=spec.engine.nodes)
+    else:
+        engine.configure(swarm=False)
 
 
 def with_includes(text: str, path: Path, shown: str, *, root: Path) -> tuple[str, Origin]:

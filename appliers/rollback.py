@@ -11,7 +11,7 @@ from specctl.appliers.lock import project_lock
 from specctl.appliers.planning import make_plan
 from specctl.appliers.project import Project
 from specctl.appliers.record import Recorder, StepResult, audited
-from specctl.appliers.steps import ACTIONS, UNDOS
+from specctl.appliers.steps import step_actions
 from specctl.schemas.errors import ApplyError, SpecctlError
 
 
@@ -59,7 +59,7 @@ def _rollback_locked(
         previous=plan.active,
     )
     try:
-        execute(run, ACTIONS, UNDOS)
+        execute(run, *step_actions(project))
     except StepFailed as exc:
         raise ApplyError(f"{exc.message}\nrolled back: {exc.undone}", hint=exc.hint) from None
     record.update(final={"active": plan.target})

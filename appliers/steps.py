@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 
@@ -16,6 +17,7 @@ from specctl.appliers.health import wait_healthy
 from specctl.appliers.nginx import proxy_host, public_url
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
+from specctl.appliers.project import Project
 from specctl.appliers.proof import NotProven
 from specctl.appliers.switch import proxy_id, stage_config, switch_staged, switch_to
 from specctl.compiler.images import built_repositories, describe
@@ -175,27 +177,20 @@ def health(run: Run, step: Step) -> str:
     return f"{len(desired.services)} services healthy"
 
 
-def migrate(run: Run, step: Step) -> str:
-    project, desired = run.project, run.desired
+def migrate(run: Run, step: Step, *, runner: Runner | None = None) -> str:
+    """The migration hook, by `runner` (the engine's way to run a one-off command: a Compose
+    run by default); a failure restores the database when the hook asks for it."""
+    project = run.project
     hook = project.spec.hooks.migrate
     assert hook is not None
     command = hook.command if isinstance(hook.command, list) else ["sh", "-c", hook.command]
-    docker = compose.client(project, desired, desired.color)
-    name = f"{desired.color_project}-migrate-{uuid.uuid4().hex[:6]}"
     try:
-        compose.run_once(
-            docker,
-            hook.service,
-            command,
-            name=name,
-            timeout=seconds(hook.timeout),
-            what=f"{desired.color}.hook.migrate",
-        )
+        where = (runner or _compose_run)(run, command)
     except ApplyError as exc:
         if hook.restore_on_failure and run.backup_id:
             from specctl.appliers.backups.store import restore_database
 
-            restore_database(project, run.backup_id, desired)
+            restore_database(project, run.backup_id, run.desired)
             run.rec.line(f"  restored the database from backup {run.backup_id}")
             raise ApplyError(
                 exc.message + f"\n  database restored from backup {run.backup_id}"
@@ -205,8 +200,27 @@ def migrate(run: Run, step: Step) -> str:
         from specctl.appliers.contract import write_mark
 
         run.contract_ran = True
-        write_mark(project, color=desired.color, backup_id=run.backup_id)
-    return f"{' '.join(command)} in {hook.service}"
+        write_mark(project, color=run.desired.color, backup_id=run.backup_id)
+    return f"{' '.join(command)} {where}"
+
+
+Runner = Callable[[Run, list[str]], str]
+
+
+def _compose_run(run: Run, command: list[str]) -> str:
+    project, desired = run.project, run.desired
+    hook = project.spec.hooks.migrate
+    assert hook is not None
+    docker = compose.client(project, desired, desired.color)
+    compose.run_once(
+        docker,
+        hook.service,
+        command,
+        name=f"{desired.color_project}-migrate-{uuid.uuid4().hex[:6]}",
+        timeout=seconds(hook.timeout),
+        what=f"{desired.color}.hook.migrate",
+    )
+    return f"in {hook.service}"
 
 
 def preview(run: Run, step: Step) -> str:
@@ -393,9 +407,10 @@ def bake(run: Run, step: Step) -> str:
     return detail
 
 
-def unbake(run: Run, step: Step) -> str:
+def unbake(run: Run, step: Step, *, stop: Action | None = None) -> str:
     """Undo of a resumed bake (its switch was made by an earlier run): back to the colour that
-    served before that switch, with the config it served with; then stop the baked colour."""
+    served before that switch, with the config it served with; then stop the baked colour
+    (`stop`: the engine's undo of a deploy)."""
     from specctl.appliers import bake
     from specctl.appliers.contract import read_mark
 
@@ -410,7 +425,7 @@ def unbake(run: Run, step: Step) -> str:
         )
     back = run.project.desired(state.previous)
     done = switch_back(run, state.previous, nginx.config_for(run.project, back))
-    stop_target(run, step)
+    (stop or stop_target)(run, step)
     return f"{done}; {run.desired.color} stopped"
 
 
@@ -461,3 +476,12 @@ UNDOS: dict[StepName, Action] = {
     StepName.MAINTENANCE: maintenance_off,
     StepName.PREVIEW: unpreview,
 }
+
+
+def step_actions(project: Project) -> tuple[dict[StepName, Action], dict[StepName, Action]]:
+    """The actions and undos for the spec's engine."""
+    if project.spec.engine.kind == "swarm":
+        from specctl.appliers.swarm import steps as swarm_steps
+
+        return swarm_steps.ACTIONS, swarm_steps.UNDOS
+    return ACTIONS, UNDOS

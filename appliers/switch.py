@@ -55,11 +55,16 @@ def switch_staged(
         nginx.reload(ready)
     else:
         progress("starting proxy.nginx")
-        compose.up(
-            compose.client(project, desired, "shared"),
-            [desired.proxy.name],
-            what="start proxy.nginx",
-        )
+        if project.spec.engine.kind == "swarm":
+            from specctl.appliers.swarm.deploy import start_proxy
+
+            start_proxy(project, desired)
+        else:
+            compose.up(
+                compose.client(project, desired, "shared"),
+                [desired.proxy.name],
+                what="start proxy.nginx",
+            )
     nginx.mark_loaded(project)
     if not prove:
         return {}

@@ -4,6 +4,7 @@ healthy tasks as it wants, no update paused or rolled back), or what is wrong in
 from __future__ import annotations
 
 from specctl.schemas.cluster import Cluster, ClusterService
+from specctl.schemas.live import LiveContainer
 
 # Swarm marks a task running only once its health check passed; these never get there.
 FAILED = ("failed", "rejected", "orphaned")
@@ -47,3 +48,39 @@ def placement(cluster: Cluster, svc: ClusterService) -> dict[str, int]:
             name = (node.hostname if node else None) or task.node_id or "?"
             out[name] = out.get(name, 0) + 1
     return dict(sorted(out.items()))
+
+
+def as_containers(cluster: Cluster) -> list[LiveContainer]:
+    """Each stack service as one LiveContainer, so plans, the serving colour and status read a
+    Swarm as they read a Compose host: `running` when every task it wants runs healthy,
+    `exited` when it is scaled to zero (retired), else `restarting` (health `starting`, or
+    `unhealthy` when tasks fail)."""
+    out = []
+    for svc in cluster.services:
+        problems = service_problems(cluster, svc)
+        want = svc.replicas if svc.replicas is not None else svc.desired_tasks or 0
+        failing = any(t.state in FAILED for t in cluster.tasks_of(svc))
+        if want == 0:
+            state, health = "exited", None
+        elif not problems:
+            state, health = "running", "healthy"
+        else:
+            state, health = "restarting", "unhealthy" if failing else "starting"
+        where = placement(cluster, svc)
+        out.append(
+            LiveContainer(
+                id=svc.id,
+                name=svc.name,
+                project=svc.stack,
+                service=svc.service,
+                color=svc.color,
+                image=svc.image,
+                state=state,
+                status=f"{sum(where.values())}/{want} tasks"
+                + (f" on {', '.join(where)}" if where else "")
+                + (f"; {problems[0]}" if problems else ""),
+                health=health,
+                labels=svc.labels,
+            )
+        )
+    return sorted(out, key=lambda c: (c.project or "", c.name or ""))

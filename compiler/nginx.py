@@ -93,8 +93,19 @@ def render_nginx(
             domain=spec.domain or "_",
             log_format=access_log.log_format(desired.color),
             access_log=access_log.access_log(),
+            connect_timeout=DNSRR_CONNECT_TIMEOUT if _dnsrr(spec) else None,
         )
     )
+
+
+# With dnsrr on a Swarm, nginx holds each task's address from its last reload; a task lost with
+# its node leaves an address nothing answers. A short connect timeout makes nginx try the next
+# task (and mark that one failed) well before a client gives up.
+DNSRR_CONNECT_TIMEOUT = "2s"
+
+
+def _dnsrr(spec: Spec) -> bool:
+    return spec.engine.kind == "swarm" and spec.engine.endpoint_mode == "dnsrr"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from specctl.compiler.compose import (
     mount_entry,
     named_volumes,
 )
+from specctl.compiler.expand import NGINX_CONFIG
 from specctl.compiler.images import repository
 from specctl.schemas.desired import Desired, DesiredService
 from specctl.schemas.engine import SwarmEngine
@@ -139,6 +140,11 @@ def render_shared_stack(
         published=proxy_ports,
         node=engine.edge_node,
     )
+    # nginx starts once the first switch installed its config (until then nothing serves, and
+    # the colours' names it would resolve do not exist yet): no crash loop before that.
+    wait = f'trap : HUP; until [ -f {NGINX_CONFIG} ]; do sleep 0.2; done; exec "$@"'
+    start = proxy.command or ["nginx", "-c", NGINX_CONFIG, "-g", "daemon off;"]
+    services[proxy.name]["command"] = escape_all(["sh", "-c", wait, "sh", *start])
     if engine.edge_node is None:  # the manager specctl talks to holds the live config
         placement = services[proxy.name]["deploy"].setdefault("placement", {})
         placement.setdefault("constraints", []).insert(0, "node.role == manager")

@@ -59,9 +59,14 @@ def apply_steps(
     if moving:
         steps.append(Step(name=StepName.PRE_CHECKS, color=color, detail="pre-deployment checks"))
     todo = image_needs(desired, set(live.images)) if deploy else []
-    if todo:
+    engine = spec.engine
+    load = deploy and engine.kind == "swarm" and engine.images == "load"
+    if todo or load:
         # Before anything changes: a build that fails leaves the host as it was.
-        steps.append(Step(name=StepName.IMAGES, color=color, detail=describe(todo)))
+        detail = describe(todo) if todo else ""
+        if load:  # which node lacks which image is not observed: three calls whatever the size
+            detail += ("; " if detail else "") + "load into the nodes what they lack"
+        steps.append(Step(name=StepName.IMAGES, color=color, detail=detail))
     if paths:
         steps.append(Step(name=StepName.PERMISSIONS, detail=f"fix {len(paths)} managed paths"))
     if moving and spec.backups.enabled:

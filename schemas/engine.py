@@ -25,9 +25,9 @@ class SwarmEngine(_Strict):
     )
     images: Literal["load", "registry"] = Field(
         default="load",
-        description="How images reach the nodes: load (specctl saves each image on this host "
-        "and loads it into every node that may run it; no registry needed) or registry "
-        "(built images are pushed to `registry`, nodes pull them).",
+        description="How images reach the nodes: load (specctl saves each image on the manager, "
+        "where it builds, and loads it into every node that lacks it; no registry needed; each "
+        "node needs an address in `nodes`) or registry (nodes pull from `registry`).",
     )
     registry: str | None = Field(
         default=None, description="host:port of the registry built images are pushed to."
@@ -41,6 +41,19 @@ class SwarmEngine(_Strict):
         default=None,
         description="Hostname of the node that runs the proxy (default: the manager specctl "
         "talks to); its ports are published there in host mode.",
+    )
+
+    edge_address: str | None = Field(
+        default=None,
+        description="Where specctl reaches the edge node's published ports for its own checks "
+        "(the switch proof, verification through nginx); default 127.0.0.1: specctl runs on "
+        "the edge node.",
+    )
+    nodes: dict[str, str] = Field(
+        default={},
+        description="Node hostname -> that node's own Docker address (unix://, tcp:// or "
+        "ssh://): where specctl loads images (images: load) and reaches a task's container "
+        "on another node than the manager (the database of a backup, the edge proxy).",
     )
 
     @model_validator(mode="after")

@@ -18,9 +18,8 @@ from typing import Any
 
 import docker
 from docker.errors import DockerException
-from docker.utils import kwargs_from_env
 
-from specctl.appliers.engine import api, running_container
+from specctl.appliers.engine import api, new_client, running_container
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.project import Project
@@ -78,7 +77,7 @@ def pg_restore_argv(user: str, database: str, path: str) -> list[str]:
 
 def long_client(timeout: float) -> docker.APIClient:
     """A client whose reads may wait `timeout` seconds: pg_restore prints nothing for minutes."""
-    return docker.APIClient(version="auto", timeout=int(timeout) + 30, **kwargs_from_env())
+    return new_client(timeout + 30)
 
 
 def database_container(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from specctl.appliers.engine import api
+from specctl.appliers.engine import api, running_container
 from specctl.appliers.observe import observe_containers
 from specctl.appliers.project import Project
 from specctl.schemas.desired import Desired, DesiredService
@@ -73,12 +73,23 @@ class Context:
     def containers(self) -> list[LiveContainer]:
         with self._lock:
             if self._mine is None:
-                self._mine = observe_containers(self.project.spec.project)
+                if self.project.spec.engine.kind == "swarm":  # a stack service each
+                    from specctl.appliers.swarm.observe import observe_cluster
+                    from specctl.compiler.cluster import as_containers
+
+                    cluster = observe_cluster(api(), self.project.spec.project)
+                    self._mine = as_containers(cluster)
+                else:
+                    self._mine = observe_containers(self.project.spec.project)
             return self._mine
 
     def running(self, svc: DesiredService) -> LiveContainer | None:
         for c in self.containers():
             if c.project == svc.project and c.service == svc.name and c.running:
+                if self.project.spec.engine.kind == "swarm":
+                    # A stack service: checks exec into its task's container on the manager.
+                    task = running_container(svc.project, svc.name)
+                    return c.model_copy(update={"id": task}) if task else c
                 return c
         return None
 

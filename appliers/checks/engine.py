@@ -31,7 +31,16 @@ def compose_version_argv() -> list[str]:
 
 
 def compose_config_argv(file: Path) -> list[str]:
+    if file.name.startswith("stack."):
+        return ["docker", "stack", "config", "-c", str(file)]
     return ["docker", "compose", "-f", str(file), "config", "-q"]
+
+
+def _generated(project: Project, which: str) -> Path:
+    """The deploy file of `which` for the spec's engine: a Compose or a stack file."""
+    if project.spec.engine.kind == "swarm":
+        return project.out_dir / f"stack.{which}.yml"
+    return project.compose_file(which)
 
 
 def check_docker(ctx: Context) -> Outcome:
@@ -59,7 +68,8 @@ def check_docker(ctx: Context) -> Outcome:
 
 
 def check_compose_files(ctx: Context) -> Outcome:
-    """Current against the spec, and accepted by `docker compose config`."""
+    """Current against the spec, and accepted by `docker compose config` (on a Swarm: the
+    stack files by `docker stack config`)."""
     project = ctx.project
     findings: list[Finding] = []
     stale = ", ".join(stale_generated(project))
@@ -68,7 +78,7 @@ def check_compose_files(ctx: Context) -> Outcome:
         findings.append((FAIL, f"{where} is stale: {stale} (run specctl compile)"))
     runnable: list[tuple[str, Path]] = []
     for which in COMPOSE_FILES:
-        file = project.compose_file(which)
+        file = _generated(project, which)
         absent = ", ".join(_missing_env_files(ctx, which))
         if not file.is_file():
             findings.append((FAIL, f"{file.name} is missing (run specctl compile)"))
@@ -82,7 +92,8 @@ def check_compose_files(ctx: Context) -> Outcome:
     validated = []
     for (shown, _), (code, out) in zip(runnable, outputs, strict=True):
         if code != 0:
-            findings.append((FAIL, f"{shown}: docker compose config rejected it: {_last(out)}"))
+            tool = "docker stack config" if shown.startswith("stack.") else "docker compose config"
+            findings.append((FAIL, f"{shown}: {tool} rejected it: {_last(out)}"))
         else:
             validated.append(shown)
     return summarize(findings, f"generated files match the spec; {', '.join(validated)} valid")

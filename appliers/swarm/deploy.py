@@ -1,5 +1,6 @@
 """Deploy a colour's (or the shared) stack on a Swarm and wait until it converged, or say
-clearly why it did not (side effects: Docker API, the docker CLI through python-on-whales)."""
+clearly why it did not; load images into the nodes; scale services (side effects: Docker API,
+the docker CLI through python-on-whales)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from python_on_whales.exceptions import DockerException as CliError
 
 from specctl.appliers import engine
 from specctl.appliers.counting import CountingAPIClient
+from specctl.appliers.images import present_tags
+from specctl.appliers.project import Project
 from specctl.appliers.swarm.observe import observe_cluster
 from specctl.compiler.cluster import stack_problems
+from specctl.compiler.images import normalized, wanted_images
 from specctl.schemas.cluster import Cluster
+from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError
 
 
@@ -37,12 +42,13 @@ def ensure_edge_network(client: CountingAPIClient, name: str, *, project: str) -
         ) from None
 
 
-def deploy_stack(host: str | None, stack: str, file: Path) -> None:
-    """`docker stack deploy` of one stack file; images are never resolved against a registry
-    (they were loaded into the nodes, or the nodes pull them by tag)."""
+def deploy_stack(host: str | None, stack: str, file: Path, *, extra: Path | None = None) -> None:
+    """`docker stack deploy` of one stack file (and `extra` over it); images are never resolved
+    against a registry (they were loaded into the nodes, or the nodes pull them by tag)."""
     docker = DockerClient(host=host) if host else DockerClient()
+    files: list[str | Path] = [file] if extra is None else [file, extra]
     try:
-        docker.stack.deploy(stack, compose_files=[file], resolve_image="never", prune=True)
+        docker.stack.deploy(stack, compose_files=files, resolve_image="never", prune=True)
     except CliError as exc:
         stderr = (exc.stderr or "").strip().splitlines()
         raise ApplyError(
@@ -76,3 +82,101 @@ def wait_converged(
                 hint="docker service ps --no-trunc <service> shows each task's error",
             )
         sleep(interval)
+
+
+def distribute_images(desired: Desired, *, progress: Callable[[str], None]) -> str:
+    """Load into every ready node other than the manager the images of `desired` (its colour,
+    the shared services, the proxy) that it lacks, streamed from the manager: no registry."""
+    client = engine.api()
+    refs = wanted_images([desired])
+    try:
+        me = client.info().get("Swarm", {}).get("NodeID")
+        nodes = client.nodes()
+    except engine.DockerException as exc:
+        raise ApplyError(f"images: cannot list the Swarm's nodes ({_first(exc)})") from None
+    loaded, skipped = 0, []
+    for node in nodes:
+        hostname = (node.get("Description") or {}).get("Hostname") or node["ID"][:12]
+        if node["ID"] == me:
+            continue
+        if (node.get("Status") or {}).get("State") != "ready":
+            skipped.append(hostname)
+            continue
+        other = engine.node_api(hostname)
+        if other is None:
+            raise ApplyError(
+                f"images: node {hostname} has no Docker address in engine.nodes, so specctl "
+                "cannot load images into it",
+                hint=f"add it (engine.nodes: {{{hostname}: ssh://USER@{hostname}}}), or use "
+                "images: registry",
+            )
+        missing = sorted({normalized(r) for r in refs} - present_tags(refs, client=other))
+        for ref in missing:
+            progress(f"  loading {ref} into {hostname}")
+            try:
+                other.load_image(client.get_image(ref))  # type: ignore[no-untyped-call]
+            except engine.DockerException as exc:
+                raise ApplyError(f"images: load {ref} into {hostname}: {_first(exc)}") from None
+            loaded += 1
+    gone = f" ({', '.join(skipped)} not ready: skipped)" if skipped else ""
+    if not loaded:
+        return f"every ready node has the images{gone}"
+    return f"{loaded} image loads into the nodes{gone}"
+
+
+def scale(host: str | None, replicas: dict[str, int]) -> None:
+    """Set services' replicas (a colour retired to 0 keeps its specs: scaling back is instant);
+    services that do not exist (a deploy that failed before creating them) are left out."""
+    try:
+        rows = engine.api().services(  # type: ignore[no-untyped-call]
+            filters={"name": sorted(replicas)}
+        )
+    except engine.DockerException as exc:
+        raise ApplyError(f"cannot list services to scale ({_first(exc)})") from None
+    exist = {row.get("Spec", {}).get("Name") for row in rows}
+    replicas = {name: n for name, n in replicas.items() if name in exist}
+    if not replicas:
+        return
+    docker = DockerClient(host=host) if host else DockerClient()
+    try:
+        docker.service.scale(dict(replicas.items()), detach=True)
+    except CliError as exc:
+        stderr = (exc.stderr or "").strip().splitlines()
+        raise ApplyError(
+            f"docker service scale {' '.join(f'{k}={v}' for k, v in replicas.items())} failed: "
+            f"{stderr[-1] if stderr else exc.return_code}"
+        ) from None
+
+
+def _first(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def start_proxy(project: Project, desired: Desired) -> None:
+    """The shared stack deployed again (its proxy had no running task) and its proxy waited for."""
+    from specctl.appliers.observe import live_config_path
+    from specctl.schemas.units import seconds
+
+    live_config_path(project).parent.mkdir(parents=True, exist_ok=True)
+    ensure_edge_network(engine.api(), desired.network, project=project.spec.project)
+    deploy_spec_stack(project, desired, "shared")
+    wait_converged(
+        engine.api(),
+        project=project.spec.project,
+        stack=desired.shared_project,
+        expected=[desired.proxy.name],
+        timeout=seconds(project.spec.deploy.health_timeout),
+    )
+
+
+def deploy_spec_stack(project: Project, desired: Desired, which: str) -> None:
+    """The generated stack file of `which` (a colour, or shared) with the labels apply adds
+    (env-file fingerprints, built tags): deployed the same way every time, so an unchanged
+    service is left alone."""
+    from specctl.appliers.compose import env_label_override
+
+    engine_spec = project.spec.engine
+    host = engine_spec.host if engine_spec.kind == "swarm" else None
+    stack = desired.shared_project if which == "shared" else desired.color_project
+    labels = env_label_override(project, desired, which, swarm=True)
+    deploy_stack(host, stack, project.out_dir / f"stack.{which}.yml", extra=labels)
