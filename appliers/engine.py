@@ -23,6 +23,7 @@ _host: str | None = None  # None: DOCKER_HOST and friends, else the local socket
 _swarm = False
 _nodes: dict[str, str] = {}
 _node_clients: dict[str, CountingAPIClient] = {}
+_located: dict[str, str] = {}  # container id -> the address of the Swarm node that runs it
 
 
 def configure(*, swarm: bool, host: str | None = None, nodes: dict[str, str] | None = None) -> None:
@@ -46,8 +47,10 @@ def node_api(hostname: str | None) -> CountingAPIClient | None:
     """The client of one Swarm node's own engine, from the spec's engine.nodes; None when the
     spec gives it no address."""
     address = _nodes.get(hostname or "")
-    if address is None:
-        return None
+    return None if address is None else _node_client(address)
+
+
+def _node_client(address: str) -> CountingAPIClient:
     with _lock:
         if address not in _node_clients:
             _node_clients[address] = _make(address)
@@ -83,11 +86,26 @@ def _connect() -> CountingAPIClient:
     return _client
 
 
-def new_client(timeout: float) -> CountingAPIClient:
-    """A client of its own to the engine api() talks to, with its own read timeout: for long
-    streams (logs followed, a restore that prints nothing for minutes)."""
-    if _host:
-        return _make(_host, timeout=timeout)
+def client_for(container_id: str) -> CountingAPIClient:
+    """The client of the engine that runs this container: api(), or the Swarm node's own
+    where running_container found it on another node."""
+    address = _located.get(container_id)
+    return api() if address is None else _node_client(address)
+
+
+def address_for(container_id: str) -> str | None:
+    """The Docker address of the engine that runs this container, for a docker CLI child
+    process; None: the environment's (DOCKER_HOST, else the local socket)."""
+    return _located.get(container_id) or _host
+
+
+def new_client(timeout: float, *, container: str | None = None) -> CountingAPIClient:
+    """A client of its own to the engine api() talks to (or to the node that runs
+    `container`), with its own read timeout: for long streams (logs followed, a restore that
+    prints nothing for minutes)."""
+    address = _located.get(container or "") or _host
+    if address:
+        return _make(address, timeout=timeout)
     from docker.utils import kwargs_from_env
 
     from specctl.appliers.counting import CountingAPIClient
@@ -129,7 +147,39 @@ def running_container(compose_project: str, service: str) -> str | None:
         ]
     )
     rows = api().containers(filters={"label": labels, "status": "running"})
-    return str(rows[0]["Id"]) if rows else None
+    if rows:
+        return str(rows[0]["Id"])
+    return _task_elsewhere(compose_project, service) if _swarm else None
+
+
+def _task_elsewhere(stack: str, service: str) -> str | None:
+    """The container of a running task of a stack service on another node than the manager,
+    reached through that node's own engine (engine.nodes); None when no task runs."""
+    from docker.errors import NotFound
+
+    try:
+        tasks = api().tasks(  # type: ignore[no-untyped-call]
+            filters={"service": f"{stack}_{service}", "desired-state": "running"}
+        )
+    except NotFound:  # no such service (yet): nothing runs
+        return None
+    running = [t for t in tasks if (t.get("Status") or {}).get("State") == "running"]
+    if not running:
+        return None
+    task = running[0]
+    node = api().inspect_node(task["NodeID"])
+    hostname = (node.get("Description") or {}).get("Hostname") or task["NodeID"]
+    address = _nodes.get(hostname)
+    if address is None:
+        raise ObserveError(
+            f"{stack}.{service} runs on node {hostname}, which has no Docker address in "
+            "engine.nodes: specctl cannot reach its container",
+            hint=f"add it (engine.nodes: {{{hostname}: ssh://USER@{hostname}}}), or pin the "
+            "service to the manager",
+        )
+    container = str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID"))
+    _located[container] = address
+    return container
 
 
 def __getattr__(name: str) -> Any:

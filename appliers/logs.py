@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from specctl.appliers import engine
 from specctl.appliers.engine import api
+from specctl.appliers.swarm.observe import STACK_LABEL
 from specctl.compiler.pick import grep_pattern, split_stamp
 from specctl.schemas.errors import ObserveError
 from specctl.schemas.live import LiveContainer
@@ -50,19 +52,29 @@ def show_logs(containers: list[LiveContainer], query: LogQuery, *, write: Write)
 
 def _read(container: LiveContainer, *, since: float | None, tail: int | None) -> str:
     try:
-        raw = api().logs(
-            container.id,
+        raw = _logs(
+            api(),
+            container,
             stdout=True,
             stderr=True,
             timestamps=True,
             since=None if since is None else max(since, 1.0),
             tail="all" if tail is None else tail,
         )
+        if not isinstance(raw, (bytes, str)):  # a Swarm service's logs come as chunks
+            raw = b"".join(raw)
     except engine.DockerException as exc:
         raise ObserveError(
             f"docker: cannot read the logs of {container.name} ({str(exc).splitlines()[0][:200]})"
         ) from None
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _logs(client: Any, container: LiveContainer, **kwargs: Any) -> Any:
+    """A container's logs, or on a Swarm a stack service's (every task, wherever it runs)."""
+    if STACK_LABEL in container.labels:
+        return client.service_logs(container.id, **kwargs)
+    return client.logs(container.id, **kwargs)
 
 
 def follow_logs(
@@ -84,8 +96,9 @@ def follow_logs(
     streams = []
     for container in containers:
         try:
-            stream = client.logs(
-                container.id,
+            stream = _logs(
+                client,
+                container,
                 stdout=True,
                 stderr=True,
                 stream=True,

@@ -37,8 +37,14 @@ def uptime(status: str | None) -> str | None:
 def _service(c: LiveContainer | None) -> ServiceStatus:
     if c is None:
         return ServiceStatus(state="absent")
+    swarm = "com.docker.stack.namespace" in c.labels  # a stack service: its tasks, no uptime
     return ServiceStatus(
-        state=c.state, health=c.health, image=c.image, uptime=uptime(c.status), container=c.name
+        state=c.state,
+        health=c.health,
+        image=c.image,
+        uptime=None if swarm else uptime(c.status),
+        container=c.name,
+        tasks=c.status if swarm else None,
     )
 
 

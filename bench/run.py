@@ -3,7 +3,7 @@ specctl next to its baseline in the same run, and start-up; writes bench/RESULTS
 docs/PERFORMANCE.md (side effects: containers, files). Run from the repository root:
 
     .venv/bin/python bench/run.py [--quick] [--reps N]
-        [--only zero-downtime|scaling|build|bake|startup]
+        [--only zero-downtime|scaling|build|bake|swarm|startup]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from build import bench_build
 from common import REPO, machine, say, source, startup_seconds
 from scaling import bench_scaling
 from startup import bench_startup
+from swarm import bench_swarm
 from table import render
 from zero_downtime import bench_zero_downtime
 
@@ -30,7 +31,7 @@ BENCH = REPO / "bench"
 RAW = BENCH / "results.json"  # every repetition's figures, so --only can merge into the table
 RESULTS = BENCH / "RESULTS.md"
 PERFORMANCE = REPO / "docs" / "PERFORMANCE.md"
-NAMES = ("zero-downtime", "scaling", "build", "bake", "startup")
+NAMES = ("zero-downtime", "scaling", "build", "bake", "swarm", "startup")
 PACKAGE_DIRS = ("cli", "schemas", "compiler", "appliers", "importers")
 STARTUP_REPS = 7  # at least: start-up runs are short and noisy, and cheap to repeat
 
@@ -69,7 +70,7 @@ def header(doc: dict[str, Any]) -> str:
         "compiles them again on every command (0.13 s of each start-up)\n"
         "- Rerun: `.venv/bin/python bench/run.py` from the repository root (`--quick` for a "
         "smoke run of about 4 minutes, `--reps N`, "
-        "`--only zero-downtime|scaling|build|bake|startup` to "
+        "`--only zero-downtime|scaling|build|bake|swarm|startup` to "
         "refresh one part); see `bench/README.md`\n\n"
     )
 
@@ -155,6 +156,10 @@ def main(argv: list[str]) -> int:
     if args.only in (None, "bake"):
         doc["bake"] = measure("bake", lambda: bench_bake(args.reps), base)
         write(doc)
+    if args.only in (None, "swarm"):
+        sizes = (10, 50) if args.quick else (10, 50, 200)
+        doc["swarm"] = measure("swarm", lambda: bench_swarm(args.reps, sizes=sizes), base)
+        write(doc)
     minutes = (time.monotonic() - began) / 60
     doc["took"] = f"{minutes:.1f} minutes"
     table = write(doc)
@@ -163,7 +168,7 @@ def main(argv: list[str]) -> int:
         f"{PERFORMANCE.relative_to(REPO)} and {RAW.relative_to(REPO)}"
     )
     print(table)
-    parts = ("startup", "zero_downtime", "scaling", "build", "bake")
+    parts = ("startup", "zero_downtime", "scaling", "build", "bake", "swarm")
     failed = [k for k in parts if doc.get(k, {}).get("error")]
     return 1 if failed else 0
 

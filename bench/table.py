@@ -409,6 +409,90 @@ def bake(section: dict[str, Any]) -> str:
     return text
 
 
+# --- 9: Swarm ---------------------------------------------------------------------------------
+
+
+def swarm(section: dict[str, Any]) -> str:
+    data = section["data"]
+    body = []
+    for operation in ("apply", "rollback"):
+        for client in CLIENTS:
+            reps = [r for r in data.get(operation, []) if r.get("client") == client]
+            if not reps:
+                continue
+            body.append(
+                [
+                    f"**specctl {operation}**",
+                    client,
+                    str(len(reps)),
+                    fmt(sum(column(reps, "failed")), 0),
+                    fmt(med(column(reps, "requests")), 0),
+                    fmt(med(column(reps, "outage_s")), 2),
+                    fmt(med(column(reps, "p99_ms")), 0),
+                    fmt(med(column(reps, "max_ms")), 0),
+                    fmt(med(column(reps, "switch_s")), 2),
+                    fmt(med(column(reps, "seconds")), 1),
+                ]
+            )
+    head = [
+        "operation",
+        "client",
+        "runs",
+        "failed requests (all runs)",
+        "requests per run",
+        "longest outage (s)",
+        "p99 (ms)",
+        "max (ms)",
+        "switch proven in (s)",
+        "wall (s)",
+    ]
+    text = "## 9. Swarm: blue/green on three nodes\n\n" + section_note(section) + "\n"
+    text += table(head, body) + "\n"
+    plans = data.get("plan") or []
+    if plans:
+        rows = [
+            [
+                str(row["services"]),
+                fmt(row["apply_s"], 1),
+                fmt(med(column(row["plan"], "wall")), 2),
+                fmt(med(column(row["plan"], "seconds")), 2),
+                fmt(med(column(row["plan"], "calls")), 0),
+                fmt(med(column(row["plan"], "observe_calls")), 0),
+            ]
+            for row in plans
+        ]
+        text += (
+            table(
+                [
+                    "services",
+                    "first apply (s)",
+                    "no-op `plan` (s)",
+                    "in-process (s)",
+                    "API calls",
+                    "of which observe",
+                ],
+                rows,
+            )
+            + "\n"
+        )
+    text += (
+        "The test bed of `testbed/swarm.sh`: a manager (m1, the edge nginx) and two workers, "
+        "each its own dockerd in a network namespace on this one machine, so every node shares "
+        "the same two cores. The app: web (1 task) and api (2 replicas, one per worker), "
+        "`endpoint_mode: dnsrr`, `retire: keep`. Load: 100 requests/s to `/api/version` "
+        "through the edge nginx at m1's address, from `specctl.appliers.loadgen.Load`: a new "
+        "connection per request (no retry), or keep-alive connections that retry once when a "
+        "reused idle connection is closed before any response. Each apply deploys green (app "
+        "1.1) from nothing (its stack is removed after each rollback); the rollback goes back "
+        "to the warm blue. `switch proven in`: the switch step's proof (requests through nginx "
+        "reach the new colour). The plan rows: `specctl plan --target blue "
+        "--detailed-exitcode` (exit 0) as a user runs it, then make_plan in-process with the "
+        "engine's counting client; `observe` is Live.api_calls (three for the cluster, one for "
+        "the manager's images).\n"
+    )
+    return text
+
+
 def failed(title: str, section: dict[str, Any]) -> str:
     first = str(section["error"]).splitlines()[0]
     return f"## {title}\n\n_{section['date']}: the benchmark failed: {first}_\n"
@@ -440,6 +524,11 @@ def render(results: dict[str, Any]) -> str:
         parts.append(failed("8. The bake: switch-back", baked))
     elif baked:
         parts.append(bake(baked))
+    sw = results.get("swarm")
+    if sw and sw.get("error"):
+        parts.append(failed("9. Swarm: blue/green on three nodes", sw))
+    elif sw:
+        parts.append(swarm(sw))
     start = results.get("startup")
     if start and start.get("error"):
         parts.append(failed("6. Start-up", start))

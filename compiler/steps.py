@@ -60,6 +60,7 @@ def apply_steps(
         steps.append(Step(name=StepName.PRE_CHECKS, color=color, detail="pre-deployment checks"))
     todo = image_needs(desired, set(live.images)) if deploy else []
     engine = spec.engine
+    swarm = engine.kind == "swarm"
     load = deploy and engine.kind == "swarm" and engine.images == "load"
     if todo or load:
         # Before anything changes: a build that fails leaves the host as it was.
@@ -92,7 +93,9 @@ def apply_steps(
                 name=StepName.DEPLOY,
                 color=color,
                 detail=f"{color}: " + ("; ".join(parts) or "up to date"),
-                undo=None if serving else f"stop {color}",
+                undo=None
+                if serving
+                else f"{'scale' if swarm else 'stop'} {color}" + (" to 0" if swarm else ""),
                 services=_names(started, desired),
                 remove=_names(removed, desired),
                 leftovers=sorted(str(c.before["container"]) for c in leftovers if c.before),
@@ -152,7 +155,9 @@ def apply_steps(
             Step(
                 name=StepName.RETIRE,
                 color=other,
-                detail=f"stop {other} after {spec.deploy.drain} drain (containers and data kept)",
+                detail=f"scale {other} to 0 after {spec.deploy.drain} drain (service specs kept)"
+                if swarm
+                else f"stop {other} after {spec.deploy.drain} drain (containers and data kept)",
                 services=_names(retire, desired),
             )
         )

@@ -75,6 +75,12 @@ def _swarm_service(spec: Spec, name: str, svc: Service) -> Iterator[Finding]:
             "on a Swarm specctl reaches services over the overlay network, and a published "
             "port would listen on every address of a node: drop host_port (nginx is the way in)",
         )
+    if svc.build is not None:
+        yield (
+            (*where, "build"),
+            "specctl does not build for a Swarm yet: build the image yourself (docker build "
+            "on the manager), name it in image:, and images: load copies it to the nodes",
+        )
     for key in sorted(set(svc.compose) & set(SWARM_IGNORED)):
         yield (
             (*where, "compose", key),

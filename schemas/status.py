@@ -21,6 +21,7 @@ class ServiceStatus(Frozen):
     image: str | None = None
     uptime: str | None = None  # Docker's own words: "3 minutes"
     container: str | None = None
+    tasks: str | None = None  # on a Swarm: "2/2 tasks on w1, w2" (and why not, when short)
 
 
 class ColorStatus(Frozen):

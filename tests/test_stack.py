@@ -110,6 +110,13 @@ CASES = [
         "privileged; it would silently not apply on a Swarm",
     ),
     (
+        "    port: 8080\n",
+        "    port: 8080\n    build: {context: web}\n",
+        "spec.yaml:7:5: services.web.build: specctl does not build for a Swarm yet: build the "
+        "image yourself (docker build on the manager), name it in image:, and images: load "
+        "copies it to the nodes",
+    ),
+    (
         "engine: swarm\n",
         "engine: compose\n",
         None,

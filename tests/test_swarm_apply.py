@@ -6,8 +6,8 @@ What it shows: images reach the workers without a registry (they start on the ma
 the database lives on the manager and the migration runs as a Swarm job against it, the
 backend's two replicas land on two different workers, the plan reads the cluster in three API
 calls, blue → green → rollback with no failed request, a colour whose tasks never become
-healthy is never switched to (and is scaled back to zero), and a worker's daemon stopped in the
-middle of an apply leaves traffic where it was."""
+healthy is never switched to (and is scaled back to zero), a worker's daemon stopped in the
+middle of an apply leaves traffic where it was, and so does an image missing on one node."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ engine:
   kind: swarm
   host: {cluster.manager_host}
   endpoint_mode: dnsrr
+  images: ${{IMAGES:-load}}
+  registry: 127.0.0.1:5000   # none runs: with images: registry the nodes find nothing to pull
   edge_address: {cluster.manager.address}
   nodes:
 {nodes}
@@ -66,7 +68,7 @@ services:
     image: specctl-testbed/postgres:15
     scope: shared
     port: 5432
-    placement: {{node: m1}}
+    placement: {{node: w1}}   # not the manager: backups reach it through w1's own engine
     environment: {{POSTGRES_USER: app, POSTGRES_DB: app}}
     env_files: [.env.db]
     volumes: [{{volume: pgdata, target: /var/lib/postgresql/data}}]
@@ -122,7 +124,7 @@ def project(swarm_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) ->
         if gone == 0:
             break
         time.sleep(1)
-    swarm_cluster.docker("volume", "rm", f"{NAME}-pgdata", check=False)
+    swarm_cluster.docker("volume", "rm", f"{NAME}-pgdata", node="w1", check=False)
 
 
 def specctl(root: Path, *args: str, **env: str) -> tuple[int, str]:
@@ -167,6 +169,7 @@ def test_blue_then_green_then_rollback_with_no_failed_request(
     assert report.failed == 0, describe(report)
     assert {s.color for s in report.samples} == {"blue", "green"}, describe(report)
     assert "✓ retire" in out and "blue scaled to 0" in out, out
+    assert "✓ backup" in out and "not dumped" not in out, out  # pg_dump ran on w1
 
     code, out, load = under_load(swarm_cluster, project, "rollback")
     report = load.report
@@ -175,6 +178,13 @@ def test_blue_then_green_then_rollback_with_no_failed_request(
     assert report.samples[-1].color == "blue", describe(report)
     code, out = specctl(project, "status")
     assert code == 0 and "active blue" in out, out
+    assert "2/2 tasks on w1, w2" in out, out  # where api's tasks run
+
+    # logs and exec reach the tasks wherever they run
+    code, out = specctl(project, "logs", "api", "--grep", "listening on")
+    assert code == 0 and out.count("listening on") >= 2, out  # both replicas (and earlier tasks)
+    code, out = specctl(project, "exec", "web", "--", "sh", "-c", "echo $APP_COLOR")
+    assert code == 0 and out.strip().endswith("blue"), out
 
 
 def test_a_colour_that_never_becomes_healthy_is_not_switched_to(
@@ -212,3 +222,21 @@ def test_a_worker_stopped_mid_apply_never_gets_traffic_switched(
     with Load(PORT, path="/api/version", rate=20, address=swarm_cluster.manager.address) as load:
         time.sleep(2)
     assert load.report.failed == 0 and {s.color for s in load.report.samples} == {"green"}
+
+
+def test_an_image_missing_on_one_node_is_named_and_never_switched_to(
+    swarm_cluster: Cluster, project: Path
+) -> None:
+    """With images: registry specctl leaves images to the nodes; w2 lacks the image and no
+    registry has it, so blue's api task there cannot start: the apply fails at health with
+    Swarm's words, and traffic stays on green."""
+    env = {"IMAGES": "registry", "HEALTH_TIMEOUT": "20s"}
+    assert specctl(project, "compile", **env)[0] == 0
+    swarm_cluster.docker("rmi", "-f", IMAGE, node="w2", check=False)
+    with Load(PORT, path="/api/version", rate=20, address=swarm_cluster.manager.address) as load:
+        code, out = specctl(project, "apply", "--target", "blue", "--yes", **env)
+    assert code == 1, out
+    assert "✗ health" in out and f"{NAME}-blue.api: 1 of 2 tasks" in out, out
+    assert "image" in out.split("✗ health", 1)[1].lower(), out
+    assert load.report.failed == 0, describe(load.report)
+    assert {s.color for s in load.report.samples} == {"green"}, describe(load.report)

@@ -19,7 +19,7 @@ from typing import Any
 import docker
 from docker.errors import DockerException
 
-from specctl.appliers.engine import api, new_client, running_container
+from specctl.appliers.engine import client_for, new_client, running_container
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.observe import live_config_path
 from specctl.appliers.project import Project
@@ -75,9 +75,10 @@ def pg_restore_argv(user: str, database: str, path: str) -> list[str]:
     ]
 
 
-def long_client(timeout: float) -> docker.APIClient:
-    """A client whose reads may wait `timeout` seconds: pg_restore prints nothing for minutes."""
-    return new_client(timeout + 30)
+def long_client(timeout: float, container: str) -> docker.APIClient:
+    """A client of the engine that runs `container` whose reads may wait `timeout` seconds:
+    pg_restore prints nothing for minutes."""
+    return new_client(timeout + 30, container=container)
 
 
 def database_container(
@@ -111,7 +112,7 @@ def exec_to_file(
     """Run argv in the container; its stdout goes to `target`, stderr into the error on failure."""
     deadline = time.monotonic() + timeout
     errors = bytearray()
-    with long_client(timeout) as client, target.open("wb") as out:
+    with long_client(timeout, container) as client, target.open("wb") as out:
         created = client.exec_create(container, argv, stdout=True, stderr=True, environment=env)
         for stdout, stderr in client.exec_start(created["Id"], stream=True, demux=True):
             if stdout:
@@ -133,11 +134,12 @@ def exec_capture(
 ) -> tuple[int, str]:
     """Run argv in the container and wait: (exit code, stdout and stderr)."""
     if timeout <= 120:  # the shared client waits that long
-        created = api().exec_create(container, argv, stdout=True, stderr=True, environment=env)
-        raw = api().exec_start(created["Id"])
-        code = api().exec_inspect(created["Id"]).get("ExitCode")
+        shared = client_for(container)
+        created = shared.exec_create(container, argv, stdout=True, stderr=True, environment=env)
+        raw = shared.exec_start(created["Id"])
+        code = shared.exec_inspect(created["Id"]).get("ExitCode")
     else:
-        with long_client(timeout) as client:
+        with long_client(timeout, container) as client:
             created = client.exec_create(container, argv, stdout=True, stderr=True, environment=env)
             raw = client.exec_start(created["Id"])
             code = client.exec_inspect(created["Id"]).get("ExitCode")
@@ -150,7 +152,7 @@ def put_file(container: str, source: Path, name: str) -> str:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         tar.add(source, arcname=name)
-    api().put_archive(container, "/tmp", buffer.getvalue())
+    client_for(container).put_archive(container, "/tmp", buffer.getvalue())
     return f"/tmp/{name}"
 
 

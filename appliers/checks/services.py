@@ -11,7 +11,7 @@ import crossplane
 from docker.errors import DockerException
 
 from specctl.appliers.checks.base import FAIL, PASS, WARN, Context, Outcome
-from specctl.appliers.engine import api
+from specctl.appliers.engine import client_for
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.nginx import exec_in, nginx_test_argv
 from specctl.appliers.observe import live_config_path
@@ -96,11 +96,12 @@ def _query_in_container(
 ) -> tuple[str | None, str]:
     env = {"PGPASSWORD": password} if password else None
     try:
-        created = api().exec_create(
+        client = client_for(container_id)  # on a Swarm, maybe another node's engine
+        created = client.exec_create(
             container_id, psql_argv(user, dbname), stdout=True, stderr=True, environment=env
         )
-        raw = api().exec_start(created["Id"])
-        code = api().exec_inspect(created["Id"]).get("ExitCode")
+        raw = client.exec_start(created["Id"])
+        code = client.exec_inspect(created["Id"]).get("ExitCode")
     except DockerException as exc:
         return _one_line(str(exc)), ""
     text = raw.decode("utf-8", "replace").strip() if isinstance(raw, bytes) else str(raw)

@@ -180,3 +180,16 @@ def deploy_spec_stack(project: Project, desired: Desired, which: str) -> None:
     stack = desired.shared_project if which == "shared" else desired.color_project
     labels = env_label_override(project, desired, which, swarm=True)
     deploy_stack(host, stack, project.out_dir / f"stack.{which}.yml", extra=labels)
+
+
+def pull_image(ref: str) -> None:
+    """`docker pull` on the manager (the source images: load copies from)."""
+    name, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    try:
+        engine.api().pull(name, tag=tag)
+    except engine.DockerException as exc:
+        raise ApplyError(
+            f"pull of {ref} on the manager failed; nothing was changed: {_first(exc)}",
+            hint="is the registry reachable from the manager and the name right? For an image "
+            "you load yourself, set pull: never on the service",
+        ) from None

@@ -21,6 +21,7 @@ from specctl.appliers.swarm.deploy import (
     deploy_spec_stack,
     distribute_images,
     ensure_edge_network,
+    pull_image,
     scale,
     wait_converged,
 )
@@ -37,12 +38,19 @@ def _host(project: Project) -> str | None:
 
 
 def images(run: Run, step: Step) -> str:
-    """Build or pull on the manager what is missing there, then load into every node what it
-    lacks (images: load)."""
-    done = compose_steps.images(run, step)
+    """Pull on the manager what the spec pulls (by its pull policy), then load into every node
+    what it lacks (images: load). A Swarm spec builds nothing (a spec error)."""
+    from specctl.appliers.images import needs
+    from specctl.compiler.images import describe
+
+    todo = needs(run.desired)
+    for need in todo:
+        run.rec.line(f"  pulling {need.image} on the manager ({need.why})")
+        pull_image(need.image)
+    done = describe(todo) if todo else ""
     engine = run.project.spec.engine
     if engine.kind != "swarm" or engine.images != "load":
-        return done
+        return done or "the nodes pull what they lack"
     loaded = distribute_images(run.desired, progress=run.rec.line)
     return f"{done}; {loaded}" if done else loaded
 

@@ -10,9 +10,10 @@ from specctl.schemas.status import ServiceStatus, Status
 
 def _row(name: str, svc: ServiceStatus) -> str:
     up = f"up {svc.uptime}" if svc.uptime else "-"
-    return (
-        f"    {name:<14} {svc.state or '-':<9} {svc.health or '-':<9} {up:<18} {svc.image or ''}"
-    ).rstrip()
+    line = f"    {name:<14} {svc.state or '-':<9} {svc.health or '-':<9} {up:<18} {svc.image or ''}"
+    if svc.tasks:  # a Swarm service: where its tasks run
+        line = f"{line}  ({svc.tasks})"
+    return line.rstrip()
 
 
 def _age(seconds: int | None) -> str:
