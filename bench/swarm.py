@@ -98,6 +98,8 @@ def remove_stacks(name: str, manager: str) -> None:
     docker = ["docker", "-H", manager]
     stacks = [f"{name}-{s}" for s in ("blue", "green", "shared")]
     subprocess.run([*docker, "stack", "rm", *stacks], capture_output=True)
+    for stack in stacks:  # the proxy's host port is free only once its task is gone
+        wait_stack_gone(manager, stack)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         gone = subprocess.run([*docker, "network", "rm", f"{name}-edge"], capture_output=True)
@@ -140,11 +142,11 @@ def bench_zero_downtime(box: Box, address: str, reps: int) -> dict[str, Any]:
                 {"client": client, **measured(box, address, keep_alive, "rollback")}
             )
             # green again from scratch: removed, so every apply deploys it
+            manager = manager_host(box)
             subprocess.run(
-                ["docker", "-H", manager_host(box), "stack", "rm", f"{NAME}-green"],
-                capture_output=True,
+                ["docker", "-H", manager, "stack", "rm", f"{NAME}-green"], capture_output=True
             )
-            wait_stack_gone(box, f"{NAME}-green")
+            wait_stack_gone(manager, f"{NAME}-green")
     return rows
 
 
@@ -154,14 +156,15 @@ def manager_host(box: Box) -> str:
     return found.group(1)
 
 
-def wait_stack_gone(box: Box, stack: str) -> None:
+def wait_stack_gone(manager: str, stack: str) -> None:
+    """Until the manager runs no container of the stack (its other nodes follow alike)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         out = subprocess.run(
             [
                 "docker",
                 "-H",
-                manager_host(box),
+                manager,
                 "ps",
                 "-q",
                 "--filter",

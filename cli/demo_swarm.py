@@ -21,6 +21,7 @@ from specctl.demo import say, write_secret
 REPO = Path.cwd()
 SPEC = "config/demo-swarm.yaml"
 DATA = REPO / ".demo-swarm"
+GENERATED = DATA / "generated"
 PROJECT = "demoswarm"
 EDGE = "10.231.0.11"  # m1's address on the test bed's bridge: host-mode ports answer there
 PUBLIC_PORT = 18180
@@ -38,7 +39,8 @@ def specctl(*args: str, env: dict[str, str] | None = None) -> None:
     shown = " ".join(args)
     prefix = " ".join(f"{k}={v}" for k, v in (env or {}).items())
     print(f"$ {prefix + ' ' if prefix else ''}specctl -f {SPEC} {shown}", flush=True)
-    argv = [sys.executable, "-m", "specctl", "-f", SPEC, *args]
+    # its own generated/ folder: the committed one stays as `specctl compile` writes it
+    argv = [sys.executable, "-m", "specctl", "-f", SPEC, "--generated", str(GENERATED), *args]
     code = subprocess.run(argv, env={**os.environ, **(env or {})}).returncode
     if code not in (0, 2):
         raise SystemExit(f"demo: `specctl {shown}` failed (exit {code})")
