@@ -38,11 +38,6 @@ def configure(*, swarm: bool, host: str | None = None, nodes: dict[str, str] | N
         _host, _swarm, _nodes = host, swarm, dict(nodes or {})
 
 
-def swarm() -> bool:
-    """The loaded spec runs on a Docker Swarm: containers are tasks of stack services."""
-    return _swarm
-
-
 def node_api(hostname: str | None) -> CountingAPIClient | None:
     """The client of one Swarm node's own engine, from the spec's engine.nodes; None when the
     spec gives it no address."""
@@ -133,8 +128,9 @@ def _make(address: str, *, timeout: float = 120) -> CountingAPIClient:
 
 
 def running_container(compose_project: str, service: str) -> str | None:
-    """The id of the running container of one Compose service (on a Swarm: a task of the stack's
-    service on the manager), or None (one API call)."""
+    """The id of the running container of one Compose service, or None (one API call). On a
+    Swarm: a running task's container of the stack's service, on the manager (one call), else
+    on the node that runs it (three), reached through that node's address in engine.nodes."""
     labels = (
         [
             f"com.docker.stack.namespace={compose_project}",

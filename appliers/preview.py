@@ -111,8 +111,16 @@ def abort(project: Project, *, out: Any) -> int:
         detail = end(project, rec)
         rec.step(StepResult("end-preview", "ok", time.monotonic() - start, detail))
         desired = project.desired(color)
-        docker = compose.client(project, desired, color)
-        compose.stop(docker, None, what=f"stop {color}")
-        rec.step(StepResult("stop", "ok", time.monotonic() - start, f"{color} stopped"))
+        engine = project.spec.engine
+        if engine.kind == "swarm":  # its service specs stay, as a retired colour's
+            from specctl.appliers.swarm.deploy import scale
+
+            scale(engine.host, {f"{desired.color_project}_{s.name}": 0 for s in desired.services})
+            stopped = f"{color} scaled to 0"
+        else:
+            docker = compose.client(project, desired, color)
+            compose.stop(docker, None, what=f"stop {color}")
+            stopped = f"{color} stopped"
+        rec.step(StepResult("stop", "ok", time.monotonic() - start, stopped))
         record.update(result="ok", target=serving, previous=serving, preview=color)
     return 0

@@ -7,7 +7,8 @@ the database lives on the manager and the migration runs as a Swarm job against 
 backend's two replicas land on two different workers, the plan reads the cluster in three API
 calls, blue → green → rollback with no failed request, a colour whose tasks never become
 healthy is never switched to (and is scaled back to zero), a worker's daemon stopped in the
-middle of an apply leaves traffic where it was, and so does an image missing on one node."""
+middle of an apply leaves traffic where it was, and so does an image missing on one node;
+a preview, its abort and maintenance mode work on the edge."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from specctl.appliers.counting import CountingAPIClient
 from specctl.appliers.loadgen import Load, describe
 from specctl.appliers.swarm.observe import observe_cluster
 from specctl.compiler.cluster import placement
+from specctl.compiler.preview import COOKIE
 from tests import swarm
 from tests.conftest import run_cli
 from tests.swarm import Cluster
@@ -240,3 +243,28 @@ def test_an_image_missing_on_one_node_is_named_and_never_switched_to(
     assert "image" in out.split("✗ health", 1)[1].lower(), out
     assert load.report.failed == 0, describe(load.report)
     assert {s.color for s in load.report.samples} == {"green"}, describe(load.report)
+
+
+def test_preview_abort_and_maintenance_work_on_the_edge(
+    swarm_cluster: Cluster, project: Path
+) -> None:
+    """The nginx-only features need nothing of the engine but the edge: a preview of blue
+    (loaded into w2 again, which lost the image above) for those who ask, aborted (blue scaled
+    to 0); maintenance on and off."""
+    env = {"HEALTH_TIMEOUT": "20s"}
+    assert specctl(project, "compile", **env)[0] == 0
+    code, out = specctl(project, "apply", "--preview", "--target", "blue", "--yes", **env)
+    assert code == 0, out
+    url = f"http://{swarm_cluster.manager.address}:{PORT}/api/version"
+    assert httpx.get(url, cookies={COOKIE: "blue"}).headers["X-App-Color"] == "blue"
+    assert httpx.get(url).headers["X-App-Color"] == "green"
+    code, out = specctl(project, "abort")
+    assert code == 0 and "blue scaled to 0" in out, out
+    assert httpx.get(url, cookies={COOKIE: "blue"}).headers["X-App-Color"] == "green"
+
+    code, out = specctl(project, "maintenance", "on")
+    assert code == 0, out
+    assert httpx.get(url).status_code == 503
+    code, out = specctl(project, "maintenance", "off")
+    assert code == 0, out
+    assert httpx.get(url).headers["X-App-Color"] == "green"

@@ -38,6 +38,7 @@ def run_job(
     )
 
     client = engine.api()
+    _remove_leftovers(client, project.spec.project)
     env: dict[str, str | bytes | None] = {
         k: v for k, v in read_env(project, svc).items() if v is not None
     }
@@ -84,6 +85,15 @@ def run_job(
         # named <stack>_migrate-…: `docker service rm` it by hand if it stays
         with contextlib.suppress(engine.DockerException):
             client.remove_service(job)  # type: ignore[no-untyped-call]
+
+
+def _remove_leftovers(client: Any, project: str) -> None:
+    """Jobs an interrupted run left behind (the project lock rules out a job still wanted)."""
+    try:
+        for row in client.services(filters={"label": f"specctl.job.project={project}"}):
+            client.remove_service(row["ID"])
+    except engine.DockerException as exc:
+        raise ApplyError(f"cannot remove an earlier run's job ({_first(exc)})") from None
 
 
 def _wait(client: Any, job: str, *, timeout: float, what: str) -> dict[str, Any]:

@@ -56,7 +56,8 @@ def images(run: Run, step: Step) -> str:
 
 
 def deploy(run: Run, step: Step) -> str:
-    """The shared stack (a no-op when it is up to date), then the colour's stack."""
+    """The shared stack when one of its services is missing or --recreate-shared asks, then
+    the colour's stack (removing services the spec dropped)."""
     project, desired = run.project, run.desired
     live_config_path(project).parent.mkdir(parents=True, exist_ok=True)  # the proxy's bind mount
     ensure_edge_network(api(), desired.network, project=project.spec.project)
