@@ -93,9 +93,7 @@ def apply_steps(
                 name=StepName.DEPLOY,
                 color=color,
                 detail=f"{color}: " + ("; ".join(parts) or "up to date"),
-                undo=None
-                if serving
-                else f"{'scale' if swarm else 'stop'} {color}" + (" to 0" if swarm else ""),
+                undo=None if serving else f"scale {color} to 0" if swarm else f"stop {color}",
                 services=_names(started, desired),
                 remove=_names(removed, desired),
                 leftovers=sorted(str(c.before["container"]) for c in leftovers if c.before),
