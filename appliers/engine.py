@@ -38,11 +38,27 @@ def configure(*, swarm: bool, host: str | None = None, nodes: dict[str, str] | N
         _host, _swarm, _nodes = host, swarm, dict(nodes or {})
 
 
-def node_api(hostname: str | None) -> CountingAPIClient | None:
-    """The client of one Swarm node's own engine, from the spec's engine.nodes; None when the
-    spec gives it no address."""
-    address = _nodes.get(hostname or "")
-    return None if address is None else _node_client(address)
+def manager_host() -> str | None:
+    """The spec's manager address (None: the environment's), for the docker CLI."""
+    return _host
+
+
+def node_address(hostname: str, need: str) -> str:
+    """A Swarm node's own Docker address from the spec's engine.nodes, or an error that says
+    what needed it and how to give it."""
+    address = _nodes.get(hostname)
+    if address is None:
+        raise ObserveError(
+            f"{need}: node {hostname} has no Docker address in engine.nodes, so specctl cannot "
+            "reach its engine",
+            hint=f"add it (engine.nodes: {{{hostname}: ssh://USER@{hostname}}})",
+        )
+    return address
+
+
+def node_api(hostname: str, need: str) -> CountingAPIClient:
+    """The client of one Swarm node's own engine (see node_address)."""
+    return _node_client(node_address(hostname, need))
 
 
 def _node_client(address: str) -> CountingAPIClient:
@@ -75,7 +91,7 @@ def _connect() -> CountingAPIClient:
             )
         except DockerException as exc:
             raise ObserveError(
-                f"docker: cannot reach the Docker engine ({_short(exc)})",
+                f"docker: cannot reach the Docker engine ({short(exc)})",
                 hint="start it (bash testbed/engine.sh sets one up) and check `docker info`",
             ) from None
     return _client
@@ -122,7 +138,7 @@ def _make(address: str, *, timeout: float = 120) -> CountingAPIClient:
         )
     except DockerException as exc:
         raise ObserveError(
-            f"docker: cannot reach the Docker engine at {address} ({_short(exc)})",
+            f"docker: cannot reach the Docker engine at {address} ({short(exc)})",
             hint="check the address in the spec's engine: (`docker -H ADDRESS info`)",
         ) from None
 
@@ -165,14 +181,7 @@ def _task_elsewhere(stack: str, service: str) -> str | None:
     task = running[0]
     node = api().inspect_node(task["NodeID"])
     hostname = (node.get("Description") or {}).get("Hostname") or task["NodeID"]
-    address = _nodes.get(hostname)
-    if address is None:
-        raise ObserveError(
-            f"{stack}.{service} runs on node {hostname}, which has no Docker address in "
-            "engine.nodes: specctl cannot reach its container",
-            hint=f"add it (engine.nodes: {{{hostname}: ssh://USER@{hostname}}}), or pin the "
-            "service to the manager",
-        )
+    address = node_address(hostname, f"{stack}.{service} runs there")
     container = str(((task.get("Status") or {}).get("ContainerStatus") or {}).get("ContainerID"))
     _located[container] = address
     return container
@@ -188,6 +197,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _short(exc: Exception) -> str:
+def short(exc: Exception) -> str:
+    """An engine error's first line, bounded: for messages."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]

@@ -41,11 +41,9 @@ def _containers(project: Project) -> list[LiveContainer]:
     """The project's containers; on a Swarm its stack services (three API calls)."""
     if project.spec.engine.kind != "swarm":
         return observe_containers(project.spec.project)
-    from specctl.appliers.engine import api
-    from specctl.appliers.swarm.observe import observe_cluster
-    from specctl.compiler.cluster import as_containers
+    from specctl.appliers.swarm.live import swarm_containers
 
-    return as_containers(observe_cluster(api(), project.spec.project))
+    return swarm_containers(project.spec.project)
 
 
 def run_in(

@@ -115,7 +115,7 @@ def abort(project: Project, *, out: Any) -> int:
         if engine.kind == "swarm":  # its service specs stay, as a retired colour's
             from specctl.appliers.swarm.deploy import scale
 
-            scale(engine.host, {f"{desired.color_project}_{s.name}": 0 for s in desired.services})
+            scale({f"{desired.color_project}_{s.name}": 0 for s in desired.services})
             stopped = f"{color} scaled to 0"
         else:
             docker = compose.client(project, desired, color)

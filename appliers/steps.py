@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 
@@ -185,7 +186,8 @@ def migrate(run: Run, step: Step, *, runner: Runner | None = None) -> str:
     assert hook is not None
     command = hook.command if isinstance(hook.command, list) else ["sh", "-c", hook.command]
     try:
-        where = (runner or _compose_run)(run, command)
+        job = Job(hook.service, command, seconds(hook.timeout), f"{run.desired.color}.hook.migrate")
+        where = (runner or _compose_run)(run, job)
     except ApplyError as exc:
         if hook.restore_on_failure and run.backup_id:
             from specctl.appliers.backups.store import restore_database
@@ -204,23 +206,30 @@ def migrate(run: Run, step: Step, *, runner: Runner | None = None) -> str:
     return f"{' '.join(command)} {where}"
 
 
-Runner = Callable[[Run, list[str]], str]
+@dataclass(frozen=True)
+class Job:
+    """A one-off command of a service (the migration), for the engine's runner."""
+
+    service: str
+    command: list[str]
+    timeout: float  # seconds
+    what: str  # its address in messages
 
 
-def _compose_run(run: Run, command: list[str]) -> str:
-    project, desired = run.project, run.desired
-    hook = project.spec.hooks.migrate
-    assert hook is not None
-    docker = compose.client(project, desired, desired.color)
+Runner = Callable[[Run, Job], str]  # runs the job; says where ("in backend")
+
+
+def _compose_run(run: Run, job: Job) -> str:
+    desired = run.desired
     compose.run_once(
-        docker,
-        hook.service,
-        command,
+        compose.client(run.project, desired, desired.color),
+        job.service,
+        job.command,
         name=f"{desired.color_project}-migrate-{uuid.uuid4().hex[:6]}",
-        timeout=seconds(hook.timeout),
-        what=f"{desired.color}.hook.migrate",
+        timeout=job.timeout,
+        what=job.what,
     )
-    return f"in {hook.service}"
+    return f"in {job.service}"
 
 
 def preview(run: Run, step: Step) -> str:

@@ -25,11 +25,19 @@ def say(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
 
 
-def specctl(*args: str, env: dict[str, str] | None = None, check: bool = True) -> int:
+def specctl(
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    spec: str = SPEC,
+    generated: Path = GENERATED,
+) -> int:
+    """One specctl command as the demo shows it; `generated`: the demo's own folder, so the
+    committed generated/ stays as `specctl compile` writes it."""
     shown = " ".join(args)
     prefix = " ".join(f"{k}={v}" for k, v in (env or {}).items())
-    print(f"$ {prefix + ' ' if prefix else ''}specctl -f {SPEC} {shown}", flush=True)
-    argv = [sys.executable, "-m", "specctl", "-f", SPEC, "--generated", str(GENERATED), *args]
+    print(f"$ {prefix + ' ' if prefix else ''}specctl -f {spec} {shown}", flush=True)
+    argv = [sys.executable, "-m", "specctl", "-f", spec, "--generated", str(generated), *args]
     code = subprocess.run(argv, env={**os.environ, **(env or {})}).returncode
     if check and code not in (0, 2):
         raise SystemExit(f"demo: `specctl {shown}` failed (exit {code})")

@@ -7,7 +7,6 @@ manager only: specctl loads them into the workers. Run: `python -m specctl.demo_
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from specctl import demo
 from specctl.appliers.loadgen import Load, describe
 from specctl.demo import say, write_secret
 
@@ -36,14 +36,7 @@ IMAGES = [
 
 
 def specctl(*args: str, env: dict[str, str] | None = None) -> None:
-    shown = " ".join(args)
-    prefix = " ".join(f"{k}={v}" for k, v in (env or {}).items())
-    print(f"$ {prefix + ' ' if prefix else ''}specctl -f {SPEC} {shown}", flush=True)
-    # its own generated/ folder: the committed one stays as `specctl compile` writes it
-    argv = [sys.executable, "-m", "specctl", "-f", SPEC, "--generated", str(GENERATED), *args]
-    code = subprocess.run(argv, env={**os.environ, **(env or {})}).returncode
-    if code not in (0, 2):
-        raise SystemExit(f"demo: `specctl {shown}` failed (exit {code})")
+    demo.specctl(*args, env=env, spec=SPEC, generated=GENERATED)
 
 
 def docker(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:

@@ -74,11 +74,9 @@ class Context:
         with self._lock:
             if self._mine is None:
                 if self.project.spec.engine.kind == "swarm":  # a stack service each
-                    from specctl.appliers.swarm.observe import observe_cluster
-                    from specctl.compiler.cluster import as_containers
+                    from specctl.appliers.swarm.live import swarm_containers
 
-                    cluster = observe_cluster(api(), self.project.spec.project)
-                    self._mine = as_containers(cluster)
+                    self._mine = swarm_containers(self.project.spec.project)
                 else:
                     self._mine = observe_containers(self.project.spec.project)
             return self._mine
@@ -86,12 +84,15 @@ class Context:
     def running(self, svc: DesiredService) -> LiveContainer | None:
         for c in self.containers():
             if c.project == svc.project and c.service == svc.name and c.running:
-                if self.project.spec.engine.kind == "swarm":
-                    # A stack service: checks exec into its task's container on the manager.
-                    task = running_container(svc.project, svc.name)
-                    return c.model_copy(update={"id": task}) if task else c
                 return c
         return None
+
+    def exec_id(self, running: LiveContainer, svc: DesiredService) -> str:
+        """The container to exec into for a running service: on a Swarm one of its tasks'
+        containers (the listing holds stack services), wherever it runs."""
+        if self.project.spec.engine.kind != "swarm":
+            return running.id
+        return running_container(svc.project, svc.name) or running.id
 
     def host_containers(self) -> list[dict[str, Any]]:
         """Every running container on the host, as the API lists it (one call)."""

@@ -59,7 +59,7 @@ def check_database(ctx: Context) -> Outcome:
         problem, version = _query_over_tcp(host, svc.host_port, db.user, name, password)
     else:
         where = f"{db.user}@{container.name}/{name} (psql inside the container)"
-        problem, version = _query_in_container(container.id, db.user, name, password)
+        problem, version = _query_in_container(ctx.exec_id(container, svc), db.user, name, password)
     if problem is not None:
         if password:
             problem = problem.replace(password, "***")
@@ -145,7 +145,7 @@ def check_nginx_config(ctx: Context) -> Outcome:
             f"{parsed}; nginx -t not run: {', '.join(down)} not running yet "
             "(nginx resolves upstream hosts when it loads a config)"
         )
-    code, output = validate_in_proxy(project, proxy.id, file)
+    code, output = validate_in_proxy(project, ctx.exec_id(proxy, desired.proxy), file)
     if code != 0:
         return FAIL, f"nginx -t in {proxy.name} rejected {file.name} (exit {code}): {output}"
     return PASS, f"{parsed}; nginx -t in {proxy.name} accepts it"

@@ -93,7 +93,7 @@ def distribute_images(desired: Desired, *, progress: Callable[[str], None]) -> s
         me = client.info().get("Swarm", {}).get("NodeID")
         nodes = client.nodes()
     except engine.DockerException as exc:
-        raise ApplyError(f"images: cannot list the Swarm's nodes ({_first(exc)})") from None
+        raise ApplyError(f"images: cannot list the Swarm's nodes ({engine.short(exc)})") from None
     loaded, skipped = 0, []
     for node in nodes:
         hostname = (node.get("Description") or {}).get("Hostname") or node["ID"][:12]
@@ -102,21 +102,16 @@ def distribute_images(desired: Desired, *, progress: Callable[[str], None]) -> s
         if (node.get("Status") or {}).get("State") != "ready":
             skipped.append(hostname)
             continue
-        other = engine.node_api(hostname)
-        if other is None:
-            raise ApplyError(
-                f"images: node {hostname} has no Docker address in engine.nodes, so specctl "
-                "cannot load images into it",
-                hint=f"add it (engine.nodes: {{{hostname}: ssh://USER@{hostname}}}), or use "
-                "images: registry",
-            )
+        other = engine.node_api(hostname, "images: load (or use images: registry)")
         missing = sorted({normalized(r) for r in refs} - present_tags(refs, client=other))
         for ref in missing:
             progress(f"  loading {ref} into {hostname}")
             try:
                 other.load_image(client.get_image(ref))  # type: ignore[no-untyped-call]
             except engine.DockerException as exc:
-                raise ApplyError(f"images: load {ref} into {hostname}: {_first(exc)}") from None
+                raise ApplyError(
+                    f"images: load {ref} into {hostname}: {engine.short(exc)}"
+                ) from None
             loaded += 1
     gone = f" ({', '.join(skipped)} not ready: skipped)" if skipped else ""
     if not loaded:
@@ -124,7 +119,7 @@ def distribute_images(desired: Desired, *, progress: Callable[[str], None]) -> s
     return f"{loaded} image loads into the nodes{gone}"
 
 
-def scale(host: str | None, replicas: dict[str, int]) -> None:
+def scale(replicas: dict[str, int]) -> None:
     """Set services' replicas (a colour retired to 0 keeps its specs: scaling back is instant);
     services that do not exist (a deploy that failed before creating them) are left out."""
     try:
@@ -132,11 +127,12 @@ def scale(host: str | None, replicas: dict[str, int]) -> None:
             filters={"name": sorted(replicas)}
         )
     except engine.DockerException as exc:
-        raise ApplyError(f"cannot list services to scale ({_first(exc)})") from None
+        raise ApplyError(f"cannot list services to scale ({engine.short(exc)})") from None
     exist = {row.get("Spec", {}).get("Name") for row in rows}
     replicas = {name: n for name, n in replicas.items() if name in exist}
     if not replicas:
         return
+    host = engine.manager_host()
     docker = DockerClient(host=host) if host else DockerClient()
     try:
         docker.service.scale(dict(replicas.items()), detach=True)
@@ -146,10 +142,6 @@ def scale(host: str | None, replicas: dict[str, int]) -> None:
             f"docker service scale {' '.join(f'{k}={v}' for k, v in replicas.items())} failed: "
             f"{stderr[-1] if stderr else exc.return_code}"
         ) from None
-
-
-def _first(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def start_proxy(project: Project, desired: Desired) -> None:
@@ -175,11 +167,9 @@ def deploy_spec_stack(project: Project, desired: Desired, which: str) -> None:
     service is left alone."""
     from specctl.appliers.compose import env_label_override
 
-    engine_spec = project.spec.engine
-    host = engine_spec.host if engine_spec.kind == "swarm" else None
     stack = desired.shared_project if which == "shared" else desired.color_project
     labels = env_label_override(project, desired, which, swarm=True)
-    deploy_stack(host, stack, project.out_dir / f"stack.{which}.yml", extra=labels)
+    deploy_stack(engine.manager_host(), stack, project.out_dir / f"stack.{which}.yml", extra=labels)
 
 
 def pull_image(ref: str) -> None:
@@ -189,7 +179,7 @@ def pull_image(ref: str) -> None:
         engine.api().pull(name, tag=tag)
     except engine.DockerException as exc:
         raise ApplyError(
-            f"pull of {ref} on the manager failed; nothing was changed: {_first(exc)}",
+            f"pull of {ref} on the manager failed; nothing was changed: {engine.short(exc)}",
             hint="is the registry reachable from the manager and the name right? For an image "
             "you load yourself, set pull: never on the service",
         ) from None

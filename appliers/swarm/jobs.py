@@ -67,7 +67,7 @@ def run_job(
             labels={"specctl.job": what, "specctl.job.project": project.spec.project},
         )
     except engine.DockerException as exc:
-        raise ApplyError(f"{what}: cannot create the job ({_first(exc)})") from None
+        raise ApplyError(f"{what}: cannot create the job ({engine.short(exc)})") from None
     job = str(created["ID"])
     try:
         task = _wait(client, job, timeout=timeout, what=what)
@@ -93,7 +93,7 @@ def _remove_leftovers(client: Any, project: str) -> None:
         for row in client.services(filters={"label": f"specctl.job.project={project}"}):
             client.remove_service(row["ID"])
     except engine.DockerException as exc:
-        raise ApplyError(f"cannot remove an earlier run's job ({_first(exc)})") from None
+        raise ApplyError(f"cannot remove an earlier run's job ({engine.short(exc)})") from None
 
 
 def _wait(client: Any, job: str, *, timeout: float, what: str) -> dict[str, Any]:
@@ -119,7 +119,3 @@ def _output(client: Any, job: str) -> str:
     except engine.DockerException:
         return ""
     return "\n  output:\n    " + "\n    ".join(text.splitlines()) if text else ""
-
-
-def _first(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -12,8 +12,13 @@ from specctl.appliers.swarm.observe import observe_cluster
 from specctl.compiler.cluster import as_containers
 from specctl.compiler.images import wanted_images
 from specctl.schemas.cluster import Cluster
-from specctl.schemas.live import Live
+from specctl.schemas.live import Live, LiveContainer
 from specctl.schemas.spec import COLORS
+
+
+def swarm_containers(project: str) -> list[LiveContainer]:
+    """The project's stack services as LiveContainers (three API calls)."""
+    return as_containers(observe_cluster(api(), project))
 
 
 def observe_swarm(project: Project, *, now: float | None = None) -> tuple[Live, Cluster]:

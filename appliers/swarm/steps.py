@@ -15,7 +15,7 @@ from specctl.appliers import steps as compose_steps
 from specctl.appliers.engine import api
 from specctl.appliers.execute import Action, Run
 from specctl.appliers.observe import live_config_path
-from specctl.appliers.project import Project
+from specctl.appliers.steps import Job
 from specctl.appliers.swarm import jobs
 from specctl.appliers.swarm.deploy import (
     deploy_spec_stack,
@@ -30,11 +30,6 @@ from specctl.schemas.desired import Desired
 from specctl.schemas.errors import ApplyError
 from specctl.schemas.plan import Step, StepName
 from specctl.schemas.units import seconds
-
-
-def _host(project: Project) -> str | None:
-    engine = project.spec.engine
-    return engine.host if engine.kind == "swarm" else None
 
 
 def images(run: Run, step: Step) -> str:
@@ -83,7 +78,7 @@ def stop_target(run: Run, step: Step) -> str:
     desired = run.desired
     if run.contract_ran and run.switched:
         return f"{desired.color} not scaled down: it serves, and a contract migration has run"
-    scale(_host(run.project), {_name(desired, s.name): 0 for s in desired.services})
+    scale({_name(desired, s.name): 0 for s in desired.services})
     return f"{desired.color} scaled to 0"
 
 
@@ -91,7 +86,7 @@ def start(run: Run, step: Step) -> str:
     """A retired colour back to its replicas (its service specs were kept)."""
     desired = run.desired
     wanted = {s.name: 1 if s.replicas is None else s.replicas for s in desired.services}
-    scale(_host(run.project), {_name(desired, n): wanted.get(n, 1) for n in step.services})
+    scale({_name(desired, n): wanted.get(n, 1) for n in step.services})
     return f"scaled up {', '.join(step.services)}"
 
 
@@ -128,22 +123,20 @@ def health(run: Run, step: Step) -> str:
     return f"{len(desired.services)} services converged, {tasks} tasks healthy"
 
 
-def run_job(run: Run, command: list[str]) -> str:
+def run_job(run: Run, job: Job) -> str:
     """The migration as a one-off Swarm job of the hook's service (its image, environment, env
     files and mounts), on the colour's and the edge network."""
-    project, desired = run.project, run.desired
-    hook = project.spec.hooks.migrate
-    assert hook is not None
+    desired = run.desired
     jobs.run_job(
-        project,
+        run.project,
         desired,
-        desired.service(hook.service),
-        command,
+        desired.service(job.service),
+        job.command,
         name=f"{desired.color_project}_migrate-{uuid.uuid4().hex[:6]}",
-        timeout=seconds(hook.timeout),
-        what=f"{desired.color}.hook.migrate",
+        timeout=job.timeout,
+        what=job.what,
     )
-    return f"as a job of {hook.service}"
+    return f"as a job of {job.service}"
 
 
 def verify_direct(run: Run, step: Step) -> str:
@@ -192,7 +185,7 @@ def retire(run: Run, step: Step) -> str:
     drain = seconds(spec.deploy.drain)
     time.sleep(drain)
     old_desired = project.desired(old)
-    scale(_host(project), {_name(old_desired, n): 0 for n in step.services})
+    scale({_name(old_desired, n): 0 for n in step.services})
     return f"{old} scaled to 0 after {drain:.0f}s drain (service specs kept for a rollback)"
 
 
