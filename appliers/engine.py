@@ -79,21 +79,7 @@ def api() -> CountingAPIClient:
 def _connect() -> CountingAPIClient:
     global _client
     if _client is None:
-        from docker.errors import DockerException
-        from docker.utils import kwargs_from_env
-
-        from specctl.appliers.counting import CountingAPIClient
-
-        try:
-            params = kwargs_from_env()
-            _client = (
-                _make(_host) if _host else CountingAPIClient(version="auto", timeout=120, **params)
-            )
-        except DockerException as exc:
-            raise ObserveError(
-                f"docker: cannot reach the Docker engine ({short(exc)})",
-                hint="start it (bash testbed/engine.sh sets one up) and check `docker info`",
-            ) from None
+        _client = _make(_host)
     return _client
 
 
@@ -114,29 +100,23 @@ def new_client(timeout: float, *, container: str | None = None) -> CountingAPICl
     """A client of its own to the engine api() talks to (or to the node that runs
     `container`), with its own read timeout: for long streams (logs followed, a restore that
     prints nothing for minutes)."""
-    address = _located.get(container or "") or _host
-    if address:
-        return _make(address, timeout=timeout)
-    from docker.utils import kwargs_from_env
-
-    from specctl.appliers.counting import CountingAPIClient
-
-    return CountingAPIClient(version="auto", timeout=int(timeout), **kwargs_from_env())
+    return _make(_located.get(container or "") or _host, timeout=timeout)
 
 
-def _make(address: str, *, timeout: float = 120) -> CountingAPIClient:
+def _make(address: str | None, *, timeout: float = 120) -> CountingAPIClient:
+    """A client of the engine at address (None: the environment's)."""
     from docker.errors import DockerException
 
-    from specctl.appliers.counting import CountingAPIClient
+    from specctl.appliers.counting import connect
 
     try:
-        return CountingAPIClient(
-            base_url=address,
-            version="auto",
-            timeout=int(timeout),
-            use_ssh_client=address.startswith("ssh://"),  # the ssh binary and its config
-        )
+        return connect(address, timeout=timeout)
     except DockerException as exc:
+        if address is None:
+            raise ObserveError(
+                f"docker: cannot reach the Docker engine ({short(exc)})",
+                hint="start it (bash testbed/engine.sh sets one up) and check `docker info`",
+            ) from None
         raise ObserveError(
             f"docker: cannot reach the Docker engine at {address} ({short(exc)})",
             hint="check the address in the spec's engine: (`docker -H ADDRESS info`)",

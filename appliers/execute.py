@@ -76,6 +76,15 @@ def execute(run: Run, actions: dict[StepName, Action], undos: dict[StepName, Act
             timed_step(run.rec, step.name, functools.partial(action, run, step))
     except SpecctlError as exc:
         raise StepFailed(exc, undo(run, started, undos)) from None
+    except Exception as exc:  # a library's error or a bug: what started is undone all the same
+        raise StepFailed(unexpected(exc), undo(run, started, undos)) from exc
+
+
+def unexpected(exc: Exception) -> SpecctlError:
+    return SpecctlError(
+        f"internal error: {type(exc).__name__}: {exc}",
+        hint="run with --debug for the traceback, and report it",
+    )
 
 
 def undo(run: Run, started: list[Step], undos: dict[StepName, Action]) -> str:
@@ -85,8 +94,9 @@ def undo(run: Run, started: list[Step], undos: dict[StepName, Action]) -> str:
             continue
         try:
             notes.append(undos[step.name](run, step) or step.undo)
-        except SpecctlError as exc:
-            notes.append(f"could NOT {step.undo}: {exc.message.splitlines()[0]}")
+        except Exception as exc:  # one undo failing never stops the next
+            error = exc if isinstance(exc, SpecctlError) else unexpected(exc)
+            notes.append(f"could NOT {step.undo}: {error.message.splitlines()[0]}")
     if not notes:
         notes.append(f"nothing to undo; traffic stays on {run.previous or 'nothing'}")
     for note in notes:
@@ -100,8 +110,9 @@ def timed_step(rec: Recorder, name: str, action: Callable[[], str | None]) -> st
     start = time.monotonic()
     try:
         detail = action()
-    except SpecctlError as exc:
-        rec.step(StepResult(name, "failed", time.monotonic() - start, exc.message.splitlines()[0]))
+    except Exception as exc:
+        message = exc.message if isinstance(exc, SpecctlError) else unexpected(exc).message
+        rec.step(StepResult(name, "failed", time.monotonic() - start, message.splitlines()[0]))
         raise
     rec.step(StepResult(name, "ok", time.monotonic() - start, detail or ""))
     return detail

@@ -77,10 +77,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(f"specctl {__version__}\n")
         return
     debug = "--debug" in args
+    defer_ssh()
     try:
         _run(args, debug=debug)
     finally:
         _after_command()
+
+
+def defer_ssh() -> None:
+    """Keep paramiko (0.1 s) out of start-up: the Docker SDK imports it for ssh:// whenever it
+    is installed; counting.connect imports it when an ssh:// address is used."""
+    if "docker" not in sys.modules:
+        sys.modules.setdefault("paramiko", None)  # type: ignore[arg-type]
 
 
 def _after_command() -> None:

@@ -39,4 +39,5 @@ fi
 .venv/bin/python -m compileall -q cli schemas compiler appliers importers >/dev/null
 
 bash "$here/prometheus.sh"
+bash "$here/sshd.sh" >/dev/null
 bash "$here/images.sh"

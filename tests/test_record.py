@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from specctl.appliers.execute import Options, Run, StepFailed, execute
 from specctl.appliers.project import Project, load_project
 from specctl.appliers.record import EVENTS_FILE, Recorder, StepResult, audited, log_dir, read_audit
+from specctl.schemas.plan import Plan, Step, StepName
 
 SPEC = """\
 version: 1
@@ -70,3 +72,47 @@ def test_steps_and_the_run_are_json_lines(tmp_path: Path) -> None:
     assert deploy["trace_id"] == health["trace_id"] == run["trace_id"]
     assert run["trace_id"].startswith(record["id"])
     assert len({deploy["span_id"], health["span_id"], run["span_id"]}) == 3
+
+
+def test_a_step_that_crashes_is_undone_like_one_that_fails(tmp_path: Path) -> None:
+    """A library's error or a bug inside a step (a BrokenPipeError, as the Docker SDK's ssh
+    transport raised on an exec) still undoes the started steps and is recorded as failed;
+    an undo that crashes does not stop the next one."""
+    proj = project(tmp_path)
+    out = io.StringIO()
+    rec = Recorder(proj, "deployment", out=out)
+    deploy, start, health = StepName.DEPLOY, StepName.START, StepName.HEALTH
+    plan = Plan(
+        project="rec",
+        target="green",
+        active="blue",
+        active_state="serving",
+        spec_hash="s",
+        live_fingerprint="l",
+        steps=[
+            Step(name=deploy, undo="stop green"),
+            Step(name=start, undo="stop web"),
+            Step(name=health),
+        ],
+    )
+
+    def crash(run: Run, step: Step) -> str:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    run = Run(proj, rec, Options(), plan, desired=None, previous="blue")  # type: ignore[arg-type]
+    with pytest.raises(StepFailed) as failed:
+        execute(
+            run,
+            {deploy: lambda r, s: "started", start: lambda r, s: "started", health: crash},
+            {deploy: lambda r, s: "green stopped", start: crash},
+        )
+    assert failed.value.message == "internal error: BrokenPipeError: [Errno 32] Broken pipe"
+    assert failed.value.undone == (
+        "could NOT stop web: internal error: BrokenPipeError: [Errno 32] Broken pipe; green stopped"
+    )
+    assert [(r.name, r.status) for r in rec.steps] == [
+        ("deploy", "ok"),
+        ("start", "ok"),
+        ("health", "failed"),
+    ]
+    rec.close()

@@ -98,6 +98,25 @@ def test_engine_names_docker_errors_without_importing_the_sdk() -> None:
         _ = engine.Nothing  # type: ignore[attr-defined]
 
 
+def test_paramiko_loads_only_for_an_ssh_address() -> None:
+    """The Docker SDK imports paramiko (0.1 s) whenever it is installed; the CLI defers it to
+    the first ssh:// client, which still gets the SDK's ssh transport (no ssh server needed:
+    the client is made, never used)."""
+    loaded, printed = loaded_after(
+        "from specctl.cli import defer_ssh\n"
+        "defer_ssh()\n"
+        "import docker.api.client as sdk\n"
+        "print(sys.modules.get('paramiko') is None, hasattr(sdk, 'SSHHTTPAdapter'))\n"
+        "from specctl.appliers.counting import _ssh_transport\n"
+        "_ssh_transport()\n"
+        "client = sdk.APIClient(base_url='ssh://nobody@127.0.0.1:1', use_ssh_client=True,"
+        " version='1.41')\n"
+        "print(type(client.get_adapter('http+docker://ssh')).__name__)"
+    )
+    assert printed == "True False\nSSHHTTPAdapter"
+    assert "paramiko" in loaded
+
+
 @pytest.mark.parametrize(
     ("before", "after", "keys"),
     [

@@ -8,7 +8,8 @@ backend's two replicas land on two different workers, the plan reads the cluster
 calls, blue → green → rollback with no failed request, a colour whose tasks never become
 healthy is never switched to (and is scaled back to zero), a worker's daemon stopped in the
 middle of an apply leaves traffic where it was, and so does an image missing on one node;
-a preview, its abort and maintenance mode work on the edge."""
+a preview, its abort and maintenance mode work on the edge; and the same deploy works with
+every engine address an ssh:// one (real sshd's on 127.0.0.1, tests/sshd.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from specctl.compiler.cluster import placement
 from specctl.compiler.preview import COOKIE
 from tests import swarm
 from tests.conftest import run_cli
+from tests.sshd import SshServer
 from tests.swarm import Cluster
 
 swarm_cluster = swarm.swarm_cluster
@@ -38,15 +40,17 @@ IMAGE = f"specctl-testbed/{NAME}:1"  # a tag of the app double only this test us
 HEALTH = "{http: /health, interval: 1s, timeout: 2s, retries: 30}"
 
 
-def spec(cluster: Cluster) -> str:
-    nodes = "\n".join(f"    {n.name}: {n.host}" for n in cluster.nodes.values())
+def spec(cluster: Cluster, addresses: dict[str, str] | None = None) -> str:
+    """The spec; addresses: each node's Docker address (default: its own socket)."""
+    address = addresses or {n.name: n.host for n in cluster.nodes.values()}
+    nodes = "\n".join(f"    {name}: {host}" for name, host in address.items())
     return f"""\
 version: 1
 project: {NAME}
 root: ..
 engine:
   kind: swarm
-  host: {cluster.manager_host}
+  host: {address[cluster.manager.name]}
   endpoint_mode: dnsrr
   images: ${{IMAGES:-load}}
   registry: 127.0.0.1:5000   # none runs: with images: registry the nodes find nothing to pull
@@ -139,10 +143,10 @@ def manager(cluster: Cluster) -> CountingAPIClient:
     return CountingAPIClient(base_url=cluster.manager_host, version="auto", timeout=60)
 
 
-def under_load(cluster: Cluster, root: Path, *args: str) -> tuple[int, str, Load]:
+def under_load(cluster: Cluster, root: Path, *args: str, **env: str) -> tuple[int, str, Load]:
     with Load(PORT, path="/api/version", rate=50, address=cluster.manager.address) as load:
         time.sleep(1)
-        code, out = specctl(root, *args)
+        code, out = specctl(root, *args, **env)
         time.sleep(1)
     return code, out, load
 
@@ -268,3 +272,45 @@ def test_preview_abort_and_maintenance_work_on_the_edge(
     code, out = specctl(project, "maintenance", "off")
     assert code == 0, out
     assert httpx.get(url).headers["X-App-Color"] == "green"
+
+
+def test_the_same_deploy_through_ssh_addresses(
+    swarm_cluster: Cluster, project: Path, tmp_path: Path
+) -> None:
+    """engine.host and engine.nodes as ssh:// addresses, each a real sshd whose logins reach
+    one node's engine: the Docker SDK and the docker CLI both go through the ssh binary (a
+    key of the test's own, never ~/.ssh). The image reaches w2 over ssh, the backup dumps on
+    w1 over ssh, the stack deploys on the manager over ssh; traffic switches with no failed
+    request; exec enters a task on a worker."""
+    engines = {n.name: n.host for n in swarm_cluster.nodes.values()}
+    with SshServer(engines, tmp_path / "ssh") as ssh:
+        addresses = {name: ssh.address(name) for name in engines}
+        (project / "config" / "ssh.yaml").write_text(spec(swarm_cluster, addresses))
+        assert "ssh://" in (project / "config" / "ssh.yaml").read_text()
+        env = {**ssh.env, "HEALTH_TIMEOUT": "60s"}
+        ran = run_cli("-f", "config/ssh.yaml", "compile", cwd=project, env=env)
+        assert ran.code == 0, ran.err
+        swarm_cluster.docker("rmi", "-f", IMAGE, node="w2", check=False)
+
+        def over_ssh(*args: str) -> tuple[int, str]:
+            ran = run_cli("-f", "config/ssh.yaml", *args, cwd=project, env=env)
+            return ran.code, ran.out + ran.err
+
+        code, out = over_ssh("status")
+        assert code == 0, out
+        target = "green" if "active blue" in out else "blue"
+        edge = swarm_cluster.manager.address
+        with Load(PORT, path="/api/version", rate=50, address=edge) as load:
+            time.sleep(1)
+            code, out = over_ssh("apply", "--target", target, "--yes")
+            time.sleep(1)
+        assert code == 0, out
+        assert load.report.failed == 0, describe(load.report)
+        assert load.report.samples[-1].color == target, describe(load.report)
+        assert f"loading {IMAGE} into w2" in out, out
+        assert "✓ backup" in out and "not dumped" not in out, out  # pg_dump on w1
+        code, out = over_ssh("exec", "api", "--", "sh", "-c", "echo $APP_COLOR")
+        assert code == 0 and out.strip().endswith(target), out  # a task on a worker
+        code, out = over_ssh("status")
+        assert code == 0 and f"active {target}" in out, out
+        assert all(ssh.connections(name) > 0 for name in engines), ssh.log.read_text()
