@@ -26,8 +26,8 @@ WIDTH = 100
 def scalar(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     text = str(value)
     plain = (
         _PLAIN.fullmatch(text)

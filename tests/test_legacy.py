@@ -579,7 +579,7 @@ def test_command_reports_unreadable_files(project: Path) -> None:
     missing = project / "nope.config"
     result = CliRunner().invoke(_app(), ["import", str(missing)])
     assert isinstance(result.exception, SpecctlError)
-    assert result.exception.message == f"{missing}: config not found"
+    assert result.exception.message == f"{missing}: file not found"
     config = str(project / "config" / "deployment.config")
     result = CliRunner().invoke(_app(), ["import", config, "--env-file", str(project)])
     assert isinstance(result.exception, SpecctlError)
