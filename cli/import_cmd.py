@@ -87,10 +87,17 @@ def init(
         ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     write(target, text, force=force)
+    from specctl.appliers.project import write_generated
+    from specctl.cli import project
+    from specctl.commands import compiled
+
+    proj = project()
+    write_generated(proj, compiled(proj))  # plan and apply read generated/ next
     flag = "" if target == Path("config/spec.yaml") else f" -f {target}"
     sys.stderr.write(
-        f"wrote {target}: project {project_name}, web ({image}, port {port}) behind nginx on "
-        f"port {listen}\nnext: specctl{flag} plan, then specctl{flag} apply --yes\n"
+        f"wrote {target} and compiled it: project {project_name}, web ({image}, port {port}) "
+        f"behind nginx on port {listen}\nnext: specctl{flag} plan, then specctl{flag} apply "
+        "--yes\n"
     )
 
 

@@ -314,7 +314,7 @@ def _service(
             passthrough[key] = one(key)
     if passthrough:
         out["compose"] = N(passthrough, "passed through to Compose as written")
-    differs = _per_color(svc, out, text)
+    differs = _per_color(svc, state, lines, text)
     if differs:
         out["per_color"] = differs
     return out
@@ -331,22 +331,39 @@ def _agree(svc: Service, key: str, text: Any) -> Any:
     return next(iter(values.values()))
 
 
-def _per_color(svc: Service, out: dict[str, Any], text: Any) -> dict[str, Any]:
-    """Where the two colour files differ after templating: image, command, environment…"""
+def _per_color(svc: Service, state: State, lines: Lines, text: Any) -> dict[str, Any]:
+    """Where the two colour files differ after templating: image, command and environment
+    become green's per_color; any other difference is a note (blue's is kept)."""
     if set(svc.configs) != set(COLORS):
         return {}
     differs: dict[str, Any] = {}
-    keys = {"image": "image", "command": "command"}
-    for compose_key, spec_key in keys.items():
-        blue, green = (
-            _deep(svc.configs[c].get(compose_key), lambda s, c=c: text(s, c)) for c in COLORS
-        )
-        if blue != green:
-            differs.setdefault("green", {})[spec_key] = green
+    fixed = {c: _deep(svc.configs[c], lambda s, c=c: text(s, c)) for c in COLORS}
+    for key in ("image", "command"):
+        if fixed["blue"].get(key) != fixed["green"].get(key):
+            differs.setdefault("green", {})[key] = fixed["green"].get(key)
     env = {c: _env_map(svc.configs[c], lambda s, c=c: text(s, c)) for c in COLORS}
     changed = {k: v for k, v in env["green"].items() if env["blue"].get(k) != v}
     if changed:
         differs.setdefault("green", {})["environment"] = changed
+    only_blue = sorted(set(env["blue"]) - set(env["green"]))
+    if only_blue:
+        state.notes.append(
+            (
+                lines.where(svc, "green", "environment"),
+                f"{svc.name}: {', '.join(only_blue)} only in the blue file: green gets it too "
+                "(per_color can change a variable, not remove it)",
+            )
+        )
+    ignored = {"image", "command", "environment", "ports", "container_name", "networks"}
+    for key in sorted((set(fixed["blue"]) | set(fixed["green"])) - ignored):
+        if fixed["blue"].get(key) != fixed["green"].get(key):
+            state.notes.append(
+                (
+                    lines.where(svc, "green", key),
+                    f"{svc.name}: {key} differs between the colour files beyond the colour's "
+                    "name: the blue file's is kept",
+                )
+            )
     return differs
 
 

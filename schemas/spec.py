@@ -419,6 +419,7 @@ PRE_CHECKS = (
     "disk",
     "memory",
     "ports",
+    "volumes",
 )
 
 

@@ -478,6 +478,46 @@ def test_ports_taken_by_a_process_and_by_a_container(
     assert run_one(box, "ports", "blue") == ("pass", "21400 free; 21440 free")
 
 
+def test_a_volume_used_by_a_container_specctl_did_not_start(
+    docker_engine: None, sandbox_factory: Make
+) -> None:
+    """After `specctl import` adopts an existing volume, the old container on it must stop
+    before specctl starts its own: two databases on one data directory corrupt it."""
+    import docker
+
+    services = """\
+  cache:
+    image: specctl-testbed/redis:7
+    scope: shared
+    port: 6379
+    volumes: [{volume: data, target: /data}]
+"""
+    extra = "volumes:\n  data: {scope: shared, name: chk11_legacy_data}\n"
+    box = sandbox_factory("chk11", spec_text("chk11", 21760, extra, services=services), files=ENV)
+    assert run_one(box, "volumes") == ("pass", "1 named volume, none used elsewhere")
+    client = docker.from_env(timeout=60)
+    for old in client.containers.list(all=True, filters={"name": "^chk11-legacy$"}):
+        old.remove(force=True)
+    legacy = client.containers.run(
+        "specctl-testbed/app:1.0",
+        ["sleep", "60"],
+        name="chk11-legacy",
+        detach=True,
+        volumes={"chk11_legacy_data": {"bind": "/data", "mode": "rw"}},
+    )
+    try:
+        assert run_one(box, "volumes") == (
+            "fail",
+            "volume chk11_legacy_data (shared.service.cache) is in use by container "
+            "chk11-legacy, which specctl did not start: two containers on one data directory "
+            "corrupt it; stop it first (docker stop chk11-legacy)",
+        )
+    finally:
+        legacy.remove(force=True, v=False)
+        client.volumes.get("chk11_legacy_data").remove(force=True)
+    assert run_one(box, "volumes")[0] == "pass"
+
+
 # --- services: PostgreSQL and nginx ---------------------------------------------------------------
 
 DB = """\
@@ -596,7 +636,7 @@ def test_json_lists_every_check_and_the_exit_code(sandbox_factory: Make) -> None
     assert (doc["format_version"], doc["kind"], doc["target"]) == (1, "pre", "blue")
     assert [c["name"] for c in doc["checks"]] == list(CHECKS)
     assert all(c["status"] == "pass" and c["detail"] for c in doc["checks"]), doc["checks"]
-    assert doc["summary"] == {"pass": 12, "warn": 0, "fail": 0, "total": 12}
+    assert doc["summary"] == {"pass": 13, "warn": 0, "fail": 0, "total": 13}
 
     # No engine: the docker check fails, every other check still runs and reports.
     no_engine = {"DOCKER_HOST": "unix:///tmp/chk12-no-engine.sock"}

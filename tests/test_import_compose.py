@@ -244,9 +244,14 @@ services:
     environment: [APP_COLOR={color}, LOG_LEVEL={"debug" if color == "green" else "info"}]
     ports: ["127.0.0.1:{port}:8080"]
     volumes: [./data/{color}:/data]
+{"    stop_grace_period: 30s" if color == "green" else ""}
 """
         )
-    spec, _ = import_(tmp_path, "docker-compose.blue.yml", "docker-compose.green.yml")
+    spec, notes = import_(tmp_path, "docker-compose.blue.yml", "docker-compose.green.yml")
+    assert (
+        "docker-compose.green.yml:7: web: stop_grace_period differs between the colour files "
+        "beyond the colour's name: the blue file's is kept"
+    ) in notes, notes
     doc = YAML(typ="safe").load(spec.read_text())
     web = doc["services"]["web"]
     assert web["image"] == "specctl-testbed/app:1.0"

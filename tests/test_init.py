@@ -59,6 +59,15 @@ def test_init_then_apply_serves_the_app(folder: Path) -> None:
     assert f"project: {NAME}" in text and "# healthcheck:" in text
     again = run_cli("init", cwd=folder)
     assert again.code == 1 and "already exists" in again.err
+    # The test double answers X-App-Color: none unless told its colour (a real app sends no
+    # such header at all); the user edits the spec and compiles, as the comments say.
+    spec = folder / "config" / "spec.yaml"
+    spec.write_text(
+        text.replace(
+            "    # environment: {LOG_LEVEL: info}", '    environment: {APP_COLOR: "{color}"}'
+        )
+    )
+    assert run_cli("compile", cwd=folder).code == 0
     applied = run_cli("apply", "--yes", cwd=folder)
     assert applied.code == 0, applied.out + applied.err
     answer = httpx.get(f"http://127.0.0.1:{PORT}/", timeout=10)

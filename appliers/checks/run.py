@@ -21,6 +21,7 @@ from specctl.appliers.checks.files import (
 from specctl.appliers.checks.host import check_disk, check_memory, check_ports
 from specctl.appliers.checks.services import check_database, check_nginx_config
 from specctl.appliers.checks.tls import check_tls
+from specctl.appliers.checks.volumes import check_volumes
 from specctl.appliers.envfiles import read_env
 from specctl.appliers.probes.run import run_probes
 from specctl.appliers.project import Project
@@ -55,6 +56,7 @@ CHECKS: dict[str, Check] = {
     "disk": check_disk,
     "memory": check_memory,
     "ports": check_ports,
+    "volumes": check_volumes,
 }
 
 SECRET_MIN_LENGTH = 6  # shorter env values are too likely to be ordinary words to mask
