@@ -46,14 +46,18 @@ def import_files(
         for volume in svc.get("volumes") or []
         if volume.get("type") == "bind" and (source := str(volume.get("source") or ""))
     }
+    from specctl.import_cmd import read
+
+    mounted_by = None
+    if nginx is None:
+        nginx, mounted_by = mounted_nginx_conf(groups, folder)
     nginx_input = None
     if nginx is not None:
-        from specctl.import_cmd import read
-
         nginx_input = Nginx(
             str(nginx),
             read(nginx, what="nginx config"),
             Path(os.path.relpath(nginx.absolute(), spec_dir)).as_posix(),
+            mounted_by,
         )
     project = project_name or str(groups[0].config.get("name") or folder.name)
     return import_compose(
@@ -64,6 +68,23 @@ def import_files(
         project=_project(project, groups),
         output_name=str(output) if output is not None else "spec.yaml",
     )
+
+
+def mounted_nginx_conf(groups: list[Group], folder: Path) -> tuple[Path | None, str | None]:
+    """The nginx.conf a Compose nginx service bind-mounts, when it is on disk: (its path, the
+    service that mounts it)."""
+    for group in groups:
+        for name, svc in group.config.get("services", {}).items():
+            for volume in svc.get("volumes") or []:
+                if volume.get("type") == "bind" and volume.get("target") == "/etc/nginx/nginx.conf":
+                    source = Path(str(volume.get("source")))
+                    path = source if source.is_absolute() else folder / source
+                    if path.is_file():
+                        shown = (
+                            Path(os.path.relpath(path)) if path.is_relative_to(Path.cwd()) else path
+                        )
+                        return shown, f"{name} (its volumes)"
+    return None, None
 
 
 def color_of(path: Path) -> str | None:

@@ -225,6 +225,7 @@ def read(path: Path, *, what: str) -> str:
 
 def write(path: Path, text: str, *, force: bool) -> None:
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w" if force else "x", encoding="utf-8") as handle:
             handle.write(text)
     except FileExistsError:

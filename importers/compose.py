@@ -85,6 +85,14 @@ def import_compose(
     app = [s for s in services if s is not proxy_service]
     bases = _port_bases(groups, app, per_color)
     ports_in_nginx = upstream_ports(nginx, services) if nginx else {}
+    if nginx is not None and nginx.found:
+        state.notes.append(
+            (
+                nginx.found,
+                f"nginx config: {nginx.name}, which the Compose files mount as nginx.conf, "
+                "is proxy.base (pass --nginx to choose another)",
+            )
+        )
 
     tree: dict[str, Any] = {
         "version": 1,

@@ -45,6 +45,7 @@ class Nginx:
     name: str  # as given on the command line
     text: str
     base: str  # its path as seen from the spec's folder
+    found: str | None = None  # not given: where the Compose files mount it into nginx
 
 
 @dataclass

@@ -191,7 +191,36 @@ def _upstreams_from(nginx: Nginx, services: list[Service], state: State) -> dict
         out[name] = N(
             entry, f"{nginx.name}:{block.first}; probe: / (set a path that proves the colour)"
         )
+    _direct_proxy_passes(nginx, services, set(blocks), state)
     return out
+
+
+def _direct_proxy_passes(
+    nginx: Nginx, services: list[Service], upstreams: set[str], state: State
+) -> None:
+    """`proxy_pass http://web:8080` names a service, not an upstream block: specctl could not
+    switch it; say how to write it."""
+    try:
+        events = list(walk(nginx.text, filename=nginx.name))
+    except CompileError:
+        return
+    for event in events:
+        if event.directive != "proxy_pass" or len(event.words) < 2:
+            continue
+        url = str(event.words[1][0])
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        name, _, port = host.partition(":")
+        svc = _service_of_host(name, services)
+        if svc is None or name in upstreams:
+            continue
+        block = f"upstream {svc.name} {{ server {name}:{port or 80}; }}"
+        state.notes.append(
+            (
+                f"{nginx.name}:{event.line}",
+                f"proxy_pass {url} names the service, not an upstream block, so specctl cannot "
+                f"switch it: add `{block}` and proxy_pass http://{svc.name}",
+            )
+        )
 
 
 def _tls(nginx: Nginx, state: State) -> Any:

@@ -313,3 +313,150 @@ secrets:
         "compose.yml:10: my_app: FROM_SHELL came from the shell",
     ):
         assert f"note: {note}" in done.err, note
+
+
+def test_the_nginx_conf_the_compose_files_mount_is_the_base(tmp_path: Path) -> None:
+    """No --nginx given, but the nginx service mounts its nginx.conf: that is proxy.base. A
+    proxy_pass that names a service instead of an upstream block cannot be switched: the
+    note says what to write."""
+    (tmp_path / "docker-compose.yml").write_text(
+        """\
+services:
+  web:
+    image: specctl-testbed/app:1.0
+    expose: ["8080"]
+  nginx:
+    image: specctl-testbed/nginx:1.22
+    ports: ["8088:80"]
+    volumes: [./nginx.conf:/etc/nginx/nginx.conf:ro]
+"""
+    )
+    conf = "events {}\nhttp {\n  server {\n    listen 80;\n    location / { proxy_pass http://web:8080; }\n  }\n}\n"
+    (tmp_path / "nginx.conf").write_text(conf)
+    done = run_cli("import", "docker-compose.yml", cwd=tmp_path)
+    assert done.code == 1  # no upstream block to manage: the spec does not validate
+    assert "which the Compose files mount as nginx.conf, is proxy.base" in done.err
+    assert (
+        "note: nginx.conf:5: proxy_pass http://web:8080 names the service, not an upstream "
+        "block, so specctl cannot switch it: add `upstream web { server web:8080; }`"
+    ) in done.err, done.err
+    assert "proxy.upstreams: at least one upstream is needed" in done.err
+
+    (tmp_path / "nginx.conf").write_text(
+        conf.replace(
+            "events {}\nhttp {\n", "events {}\nhttp {\n  upstream web { server web:8080; }\n"
+        ).replace("http://web:8080;", "http://web;")
+    )
+    done = run_cli("import", "docker-compose.yml", "-o", "spec.yaml", cwd=tmp_path)
+    assert done.code == 0, done.err
+    doc = YAML(typ="safe").load((tmp_path / "spec.yaml").read_text())
+    assert doc["proxy"]["base"] == "nginx.conf"
+    assert doc["proxy"]["upstreams"] == {"web": {"service": "web"}}
+    assert doc["proxy"]["ports"] == [{"host": 8088, "container": 80}]
+    assert doc["services"]["web"]["port"] == 8080
+
+
+LEGACY = """\
+services:
+  web:
+    image: specctl-testbed/app:1.0
+    environment: {APP_NAME: web, APP_COLOR: blue}
+    expose: ["8080"]
+    depends_on: {db: {condition: service_healthy}}
+  db:
+    image: specctl-testbed/postgres:15
+    environment: {POSTGRES_USER: app, POSTGRES_DB: app, POSTGRES_PASSWORD: "${DB_PASSWORD}"}
+    volumes: [pgdata:/var/lib/postgresql/data]
+    healthcheck: {test: "pg_isready -h 127.0.0.1 -U app -d app", interval: 1s, retries: 60}
+  nginx:
+    image: specctl-testbed/nginx:1.22
+    ports: ["127.0.0.1:31710:80"]
+    volumes: [./nginx.conf:/etc/nginx/nginx.conf:ro]
+    depends_on: [web]
+volumes:
+  pgdata:
+"""
+LEGACY_NGINX = """\
+events {}
+http {
+  upstream web { server web:8080; }
+  server { listen 80; location / { proxy_pass http://web; } }
+}
+"""
+
+
+@pytest.mark.docker
+def test_from_a_running_compose_app_to_specctl_keeping_the_data(
+    tmp_path: Path, docker_engine: None
+) -> None:
+    """The path the README gives today: a plain Compose app serves; import it; the first apply
+    refuses while the old containers hold the port and the database's volume (two databases
+    on one data directory corrupt it); `docker compose down` (volumes kept); apply; the data
+    is there and status shows a normal specctl deployment."""
+    from tests.conftest import remove_project
+
+    project = "impleg"
+    (tmp_path / "docker-compose.yml").write_text(LEGACY)
+    (tmp_path / "nginx.conf").write_text(LEGACY_NGINX)
+    compose = ["docker", "compose", "-p", project, "-f", str(tmp_path / "docker-compose.yml")]
+    env = {"PATH": "/usr/bin:/bin", "DB_PASSWORD": "pw"}
+
+    def sh(*argv: str) -> str:
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    try:
+        sh(*compose, "up", "-d", "--wait")
+        sh(
+            "docker",
+            "exec",
+            f"{project}-db-1",
+            "psql",
+            "-U",
+            "app",
+            "-d",
+            "app",
+            "-c",
+            "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)",
+        )
+        spec, _ = import_(tmp_path, "docker-compose.yml", "-p", project)
+        text = spec.read_text().replace(
+            "    required_env: [POSTGRES_PASSWORD]",
+            "    env_files: [.env.db]\n    required_env: [POSTGRES_PASSWORD]",
+        )
+        spec.write_text(text)
+        (tmp_path / ".env.db").write_text("POSTGRES_PASSWORD=pw\n")
+        (tmp_path / ".env.db").chmod(0o600)
+        assert run_cli("compile", cwd=tmp_path).code == 0
+        refused = run_cli("apply", "--yes", cwd=tmp_path)
+        assert refused.code == 1
+        assert f"31710 (proxy.nginx) is taken by container {project}-nginx-1" in refused.out
+        assert (
+            f"volume {project}_pgdata (shared.service.db) is in use by container {project}-db-1"
+        ) in refused.out, refused.out
+
+        sh(*compose, "down")  # keeps the volume
+        applied = run_cli("apply", "--yes", cwd=tmp_path)
+        assert applied.code == 0, applied.out + applied.err
+        kept = sh(
+            "docker",
+            "exec",
+            f"{project}-shared-db-1",
+            "psql",
+            "-U",
+            "app",
+            "-d",
+            "app",
+            "-tAc",
+            "SELECT x FROM kept",
+        )
+        assert kept.strip() == "42"
+        import httpx
+
+        assert httpx.get("http://127.0.0.1:31710/", timeout=10).headers["X-App-Color"] == "blue"
+        status = run_cli("status", cwd=tmp_path)
+        assert "active blue" in status.out, status.out
+    finally:
+        subprocess.run([*compose, "down", "-v"], capture_output=True, env=env, check=False)
+        remove_project(project)
