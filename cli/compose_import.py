@@ -139,9 +139,11 @@ def texts(files: list[Path]) -> list[tuple[str, str]]:
 def at(folder: Path, source: str) -> Mounted:
     """What is on disk at a bind mount's source (relative to the Compose files' folder)."""
     path = Path(source) if source.startswith("/") else folder / source
+    absolute = os.path.normpath(path)
     try:
         info = path.stat()
     except OSError:
-        return Mounted("missing")
+        return Mounted("missing", absolute=absolute)
     kind = "file" if stat.S_ISREG(info.st_mode) else "directory"
-    return Mounted(kind, info.st_uid, info.st_gid, f"{stat.S_IMODE(info.st_mode):04o}")
+    mode = f"{stat.S_IMODE(info.st_mode):04o}"
+    return Mounted(kind, info.st_uid, info.st_gid, mode, absolute)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from specctl.compiler.load import load_spec
+from specctl.compiler.validate import SECRET_NAME
 from specctl.importers.commented_yaml import N, render
 from specctl.importers.compose_lines import Lines
 from specctl.importers.compose_model import (
@@ -35,6 +36,7 @@ from specctl.importers.legacy import ImportResult, looks_secret
 from specctl.schemas.errors import SpecError
 from specctl.schemas.spec import COLORS
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _CONDITIONS = {
     "service_healthy": "healthy",
@@ -106,7 +108,8 @@ def import_compose(
             {c: {"port_base": bases[c]} for c in COLORS},
             None
             if per_color
-            else "one Compose file for both colours: green's host ports are blue's plus 1000",
+            else "one Compose file for both colours: green publishes each host port "
+            f"{bases['green'] - bases['blue']:+d} from blue's",
         ),
     }
     out_services: dict[str, Any] = {}
@@ -115,11 +118,20 @@ def import_compose(
             svc, services, state, lines, mounted, bases, per_color, ports_in_nginx
         )
     tree["services"] = out_services
-    if state.paths:
+    proxy = proxy_of(proxy_service, services, app, nginx, state, lines, mounted, bases)
+    if state.paths:  # the proxy's mounts and TLS add paths too
         tree["paths"] = state.paths
     if state.volumes:
         tree["volumes"] = state.volumes
-    tree["proxy"] = proxy_of(proxy_service, services, app, nginx, state, lines, mounted, bases)
+    tree["proxy"] = proxy
+    if not proxy.get("upstreams"):
+        state.notes.append(
+            (
+                lines.file(groups[0].color or ""),
+                "no service publishes or exposes a port nginx could route to: give the one "
+                "users reach a port: and add it to proxy.upstreams and proxy.locations",
+            )
+        )
     tree = {k: v for k, v in tree.items() if v is not None}
 
     header = [
@@ -187,7 +199,10 @@ def _port_bases(groups: list[Group], app: list[Service], per_color: bool) -> dic
     if "blue" not in bases and "green" not in bases:
         return {"blue": 4000, "green": 5000}
     if not per_color or "green" not in bases:
-        bases["green"] = bases.get("blue", 4000) + 1000
+        # green's host ports are blue's moved by 1000: up, unless that passes 65535
+        highest = max(ports["blue"], default=bases.get("blue", 4000))
+        shift = 1000 if highest + 1000 <= 65535 or bases.get("blue", 4000) <= 1000 else -1000
+        bases["green"] = bases.get("blue", 4000) + shift
     bases.setdefault("blue", bases["green"] - 1000 if bases["green"] > 2000 else 4000)
     return bases
 
@@ -350,7 +365,13 @@ def _per_color(svc: Service, state: State, lines: Lines, text: Any) -> dict[str,
         if fixed["blue"].get(key) != fixed["green"].get(key):
             differs.setdefault("green", {})[key] = fixed["green"].get(key)
     env = {c: _env_map(svc.configs[c], lambda s, c=c: text(s, c)) for c in COLORS}
-    changed = {k: v for k, v in env["green"].items() if env["blue"].get(k) != v}
+    changed: dict[str, Any] = {}
+    for name, value in env["green"].items():
+        if env["blue"].get(name) != value:
+            where = lines.where(svc, "green", "environment", name)
+            kept = _env_entry(svc, name, value, state, where)
+            if kept is not None and kept != "required":
+                changed[name] = kept
     if changed:
         differs.setdefault("green", {})["environment"] = changed
     only_blue = sorted(set(env["blue"]) - set(env["green"]))
@@ -462,7 +483,7 @@ def _ports(
             )
             return port, None, None
         for c in [color] if color else COLORS:
-            numbers[c] = number + (1000 if not color and c == "green" else 0)
+            numbers[c] = number + (bases[c] - bases["blue"] if not color else 0)
     host_ip = next((p.get("host_ip") for p in first.values() if p.get("host_ip")), None)
     bind = None
     if host_ip and host_ip != "127.0.0.1":
@@ -484,8 +505,9 @@ def _ports(
         offset = number - bases[color]
         if offset >= 0:
             return port, {"offset": offset}, bind
-    numbers.setdefault("green", numbers.get("blue", 0) + 1000)
-    numbers.setdefault("blue", numbers["green"] - 1000)
+    shift = bases["green"] - bases["blue"]
+    numbers.setdefault("green", numbers.get("blue", 0) + shift)
+    numbers.setdefault("blue", numbers["green"] - shift)
     return port, {"blue": numbers["blue"], "green": numbers["green"]}, bind
 
 
@@ -504,33 +526,49 @@ def _environment(
     out: dict[str, Any] = {}
     required: list[str] = []
     for name, value in env.items():
-        where = lines.where(svc, color, "environment", name)
-        if value is None:
+        kept = _env_entry(svc, name, value, state, lines.where(svc, color, "environment", name))
+        if kept == "required":
             required.append(name)
-            state.notes.append(
-                (
-                    where,
-                    f"{svc.name}: {name} came from the shell that ran Compose; put it in an "
-                    "env file (env_files)",
-                )
-            )
-            continue
-        names = [m.group(1) or m.group(2) for m in _VAR.finditer(value.replace("$$", ""))]
-        secret = [n for n in names if looks_secret(n)] or (names and looks_secret(name))
-        if secret:
-            required.append(name)
-            state.notes.append(
-                (
-                    where,
-                    f"{svc.name}: {name} is built from ${{{names[0]}}}, a secret: specctl "
-                    "never writes one into generated files; put the whole value in an env file "
-                    "(env_files) and list it in required_env (done)",
-                )
-            )
-            continue
-        state.variables.update(names)
-        out[name] = value
+        elif kept is not None:
+            out[name] = kept
     return out, required
+
+
+def _env_entry(svc: Service, name: str, value: str | None, state: State, where: str) -> Any:
+    """One variable: its value for the spec, "required" (it moves to an env file), or None
+    (it cannot be written in a spec); a note says why for the last two."""
+    if not _ENV_NAME.fullmatch(name):
+        state.notes.append(
+            (
+                where,
+                f"{svc.name}: {name} is not a name a shell can use, which the spec's "
+                "environment takes only: put it in an env file (env_files)",
+            )
+        )
+        return None
+    if value is None:
+        state.notes.append(
+            (
+                where,
+                f"{svc.name}: {name} came from the shell that ran Compose; put it in an env "
+                "file (env_files)",
+            )
+        )
+        return "required"
+    names = [m.group(1) or m.group(2) for m in _VAR.finditer(value.replace("$$", ""))]
+    secret = [n for n in names if SECRET_NAME.search(n)]
+    if secret or (names and looks_secret(name)):
+        state.notes.append(
+            (
+                where,
+                f"{svc.name}: {name} is built from ${{{(secret or names)[0]}}}, a secret: "
+                "specctl never writes one into generated files; put the whole value in an env "
+                "file (env_files) and list it in required_env (done)",
+            )
+        )
+        return "required"
+    state.variables.update(names)
+    return value
 
 
 def _mounts(

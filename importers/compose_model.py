@@ -29,6 +29,7 @@ class Mounted:
     uid: int | None = None
     gid: int | None = None
     mode: str | None = None  # "0755"
+    absolute: str | None = None  # the source's absolute path, for one outside the project
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,12 @@ def managed_path(
     source: str, color: str, state: State, mounted: Mapping[str, Mounted], where: str
 ) -> str:
     templated = template_name(clean_path(source), color)
+    known = mounted.get(source)
+    if templated.startswith("../") and known is not None and known.absolute:
+        state.notes.append(
+            (where, f"{source} is outside the Compose files' folder: its absolute path is kept")
+        )
+        templated = template_name(known.absolute, color)
     nested = "{color}/{color}"
     if nested in templated:
         single = templated
