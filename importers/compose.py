@@ -27,6 +27,7 @@ from specctl.importers.compose_model import (
     is_proxy,
     managed_path,
     port_number,
+    proxy_score,
     published,
     template,
     template_name,
@@ -83,7 +84,9 @@ def import_compose(
     services = sorted(_match_services(groups), key=lines.order)
     state.names = {s.name for s in services}
     per_color = any(g.color for g in groups)
-    proxy_service = next((s for s in services if is_proxy(s)), None)
+    candidates = [s for s in services if is_proxy(s)]
+    proxy_service = max(candidates, key=proxy_score) if candidates else None
+    state.proxy = proxy_service.name if proxy_service else None
     app = [s for s in services if s is not proxy_service]
     bases = _port_bases(groups, app, per_color)
     ports_in_nginx = upstream_ports(nginx, services) if nginx else {}
@@ -294,7 +297,7 @@ def _service(
     depends = {
         _base_of(dep, services): _CONDITIONS.get(str((how or {}).get("condition")), "started")
         for dep, how in (config.get("depends_on") or {}).items()
-        if _base_of(dep, services) is not None and not is_proxy(_find(dep, services))
+        if _base_of(dep, services) not in (None, state.proxy)
     }
     if depends:
         out["depends_on"] = depends
@@ -404,10 +407,6 @@ def _deep(value: Any, fix: Any) -> Any:
     if isinstance(value, dict):
         return {k: _deep(v, fix) for k, v in value.items()}
     return value
-
-
-def _find(name: str, services: list[Service]) -> Service:
-    return next(s for s in services if name in s.sources.values())
 
 
 def _base_of(name: str, services: list[Service]) -> str | None:

@@ -65,6 +65,7 @@ class State:
     variables: set[str] = field(default_factory=set)  # ${VAR} left for specctl to fill
     volume_names: dict[str, dict[str, str]] = field(default_factory=dict)  # colour -> key -> name
     names: set[str] = field(default_factory=set)  # the services' names, not for a path's key
+    proxy: str | None = None  # the service that becomes proxy:
     said: set[str] = field(default_factory=set)
 
     def once(self, topic: str, note: tuple[str, str]) -> None:
@@ -75,12 +76,22 @@ class State:
 
 
 def is_proxy(svc: Service) -> bool:
+    return proxy_score(svc) > 0
+
+
+def proxy_score(svc: Service) -> int:
+    """How much a service looks like the nginx in front of the app (0: not at all). A static
+    frontend on an nginx image looks less so than one that publishes 80/443, mounts an
+    nginx.conf or is named for it."""
     config = next(iter(svc.configs.values()))
     image = str(config.get("image") or "")
-    mounts_nginx = any(
-        str(v.get("target", "")).startswith("/etc/nginx") for v in config.get("volumes") or []
-    )
-    return bool(NGINX_IMAGE.search(image)) or (mounts_nginx and "nginx" in svc.name)
+    targets = [str(v.get("target", "")) for v in config.get("volumes") or []]
+    mounts_conf = any(t.startswith(("/etc/nginx/nginx.conf", "/etc/nginx/conf.d")) for t in targets)
+    named = bool(re.search(r"nginx|proxy|gateway|edge|ingress|lb", svc.name))
+    if not NGINX_IMAGE.search(image) and not (mounts_conf and named):
+        return 0
+    serves_web = any(int(p.get("target", 0)) in (80, 443) for p in published(config))
+    return 1 + 2 * named + 2 * mounts_conf + serves_web
 
 
 def published(config: dict[str, Any]) -> list[dict[str, Any]]:

@@ -460,3 +460,29 @@ def test_from_a_running_compose_app_to_specctl_keeping_the_data(
     finally:
         subprocess.run([*compose, "down", "-v"], capture_output=True, env=env, check=False)
         remove_project(project)
+
+
+def test_a_static_frontend_on_nginx_is_a_service_the_proxy_in_front_is_the_proxy(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "docker-compose.yml").write_text(
+        """\
+services:
+  frontend:
+    image: nginx:1.25-alpine
+    expose: ["80"]
+  api:
+    image: app:1
+    expose: ["8080"]
+  proxy:
+    image: nginx:1.25-alpine
+    ports: ["80:80"]
+    depends_on: [frontend, api]
+"""
+    )
+    done = run_cli("import", "docker-compose.yml", cwd=tmp_path)
+    assert done.code == 0, done.err
+    doc = YAML(typ="safe").load(done.out)
+    assert sorted(doc["services"]) == ["api", "frontend"]
+    assert doc["proxy"]["ports"] == [{"host": 80, "container": 80}]
+    assert doc["proxy"]["upstreams"] == {"frontend": {"service": "frontend"}}

@@ -144,7 +144,10 @@ def manager(cluster: Cluster) -> CountingAPIClient:
 
 
 def under_load(cluster: Cluster, root: Path, *args: str, **env: str) -> tuple[int, str, Load]:
-    with Load(PORT, path="/api/version", rate=50, address=cluster.manager.address) as load:
+    # seconds: the load runs as long as the command, which may take longer than its default
+    with Load(
+        PORT, path="/api/version", rate=50, address=cluster.manager.address, seconds=600
+    ) as load:
         time.sleep(1)
         code, out = specctl(root, *args, **env)
         time.sleep(1)
@@ -299,14 +302,17 @@ def test_the_same_deploy_through_ssh_addresses(
         code, out = over_ssh("status")
         assert code == 0, out
         target = "green" if "active blue" in out else "blue"
+        # a cold target, so the apply deploys it and loads the image into w2 (over ssh)
+        cold = [f"{NAME}-{target}_{svc}=0" for svc in ("api", "web")]
+        swarm_cluster.docker("service", "scale", "--detach", *cold, check=False)
         edge = swarm_cluster.manager.address
-        with Load(PORT, path="/api/version", rate=50, address=edge) as load:
+        with Load(PORT, path="/api/version", rate=50, address=edge, seconds=600) as load:
             time.sleep(1)
             code, out = over_ssh("apply", "--target", target, "--yes")
             time.sleep(1)
         assert code == 0, out
         assert load.report.failed == 0, describe(load.report)
-        assert load.report.samples[-1].color == target, describe(load.report)
+        assert load.report.samples[-1].color == target, f"{describe(load.report)}\n{out}"
         assert f"loading {IMAGE} into w2" in out, out
         assert "✓ backup" in out and "not dumped" not in out, out  # pg_dump on w1
         code, out = over_ssh("exec", "api", "--", "sh", "-c", "echo $APP_COLOR")
