@@ -59,8 +59,14 @@ def _apply_locked(project: Project, opts: Options, rec: Recorder, record: dict[s
     if not plan.steps:
         rec.line(NO_CHANGES + " Nothing to do." if plan.empty else "Nothing to do for the colour.")
         for change in held_back(plan):
+            taken = (
+                change.fields[0] if change.fields and change.fields[0].key == "container" else None
+            )
             rec.line(
-                f"warning: {change.address} differs from the spec; not recreated "
+                f"warning: {change.address} is {taken.before}, kept as it runs (apply "
+                "--recreate-shared replaces it with specctl's)"
+                if taken is not None
+                else f"warning: {change.address} differs from the spec; not recreated "
                 "(apply --recreate-shared recreates it, interrupting both colours)"
             )
         record.update(result="noop")

@@ -141,7 +141,17 @@ def running_container(compose_project: str, service: str) -> str | None:
     rows = api().containers(filters={"label": labels, "status": "running"})
     if rows:
         return str(rows[0]["Id"])
-    return _task_elsewhere(compose_project, service) if _swarm else None
+    if _swarm:
+        return _task_elsewhere(compose_project, service)
+    stand_in = STAND_INS.get((compose_project, service))
+    if stand_in is not None and api().containers(filters={"id": stand_in, "status": "running"}):
+        return stand_in
+    return None
+
+
+# (Compose project, service) -> the container specctl did not create that serves as it (a
+# system taken over), as last observed (appliers/observe.observe_takeover).
+STAND_INS: dict[tuple[str, str], str] = {}
 
 
 def _task_elsewhere(stack: str, service: str) -> str | None:

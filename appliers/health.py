@@ -12,6 +12,7 @@ from docker.errors import DockerException
 from specctl.appliers import web
 from specctl.appliers.engine import api
 from specctl.appliers.observe import observe_containers
+from specctl.appliers.project import Project
 from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import ApplyError
@@ -53,7 +54,7 @@ def service_problem(svc: DesiredService, container: LiveContainer | None) -> str
 
 
 def wait_healthy(
-    project_name: str,
+    project: Project,
     compose_project: str,
     services: list[DesiredService],
     *,
@@ -70,7 +71,7 @@ def wait_healthy(
     while True:
         found = {
             c.service: c
-            for c in observe_containers(project_name)
+            for c in observe_containers(project)
             if c.project == compose_project and not c.leftover
         }
         problems = {s.address: service_problem(s, found.get(s.name)) for s in services}

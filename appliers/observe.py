@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
 import time
@@ -18,6 +19,7 @@ from specctl.appliers.images import present_tags
 from specctl.appliers.permissions import locations, plan_path
 from specctl.appliers.project import Project
 from specctl.compiler.active import server_color
+from specctl.compiler.adopt import MAIN_CONFIG, config_mount, match_takeovers, present, translate
 from specctl.compiler.images import wanted_images
 from specctl.compiler.maintenance import FLAG
 from specctl.compiler.preview import PREVIEW, SERVING
@@ -31,6 +33,7 @@ from specctl.schemas.live import (
     LiveNginx,
     LivePath,
     LivePort,
+    Takeover,
 )
 from specctl.schemas.spec import COLORS
 
@@ -47,7 +50,7 @@ def observe(project: Project, *, now: float | None = None) -> Live:
     client = api()
     before = client.calls
     desired = [project.desired(color) for color in COLORS]
-    containers = observe_containers(project.spec.project)
+    containers, takeovers = observe_takeover(project)
     nginx = observe_nginx(project, desired[0], containers)
     paths = {p.address: p for d in desired for p in d.paths}
     return Live(
@@ -57,6 +60,7 @@ def observe(project: Project, *, now: float | None = None) -> Live:
         paths=observe_paths(project, list(paths.values()), now=now),
         images=sorted(present_tags(wanted_images(desired))),
         bake=read_state(project),
+        takeovers=takeovers,
         api_calls=client.calls - before,
     )
 
@@ -69,18 +73,44 @@ def observe_paths(
     return [observe_path(project, p, now=at, others=others) for p in paths]
 
 
-def observe_containers(project_name: str) -> list[LiveContainer]:
-    """All containers of the project's compose projects, in one API call."""
+def observe_containers(project: Project) -> list[LiveContainer]:
+    """The project's containers, with those of a system it takes over in specctl's terms (see
+    observe_takeover), in one API call."""
+    return observe_takeover(project)[0]
+
+
+def observe_takeover(project: Project) -> tuple[list[LiveContainer], list[Takeover]]:
+    """Every container on the host in one API call: the project's own (labelled by specctl),
+    and the running ones specctl did not create that serve as its services (taken over, see
+    compiler/adopt), presented as the services they serve as."""
+    name = project.spec.project
     try:
-        rows = api().containers(all=True, filters={"label": f"specctl.project={project_name}"})
+        rows = api().containers(all=True)
     except engine.DockerException as exc:
         raise ObserveError(
             f"docker: cannot list containers ({str(exc).splitlines()[0][:200]})",
             hint="is the Docker engine running? `docker info` says",
         ) from None
-    return sorted(
-        (container_from_row(row) for row in rows), key=lambda c: (c.project or "", c.name or "")
-    )
+    every = [container_from_row(row) for row in rows]
+    mine = [c for c in every if c.labels.get("specctl.project") == name]
+    others = [c for c in every if "specctl.project" not in c.labels]
+    takeovers: list[Takeover] = []
+    if others and project.spec.engine.kind != "swarm":
+        desired = {color: project.desired(color) for color in COLORS}
+        base = project.spec.proxy.base
+        takeovers = match_takeovers(
+            project.spec,
+            desired,
+            others,
+            base=os.path.realpath(project.path(base)) if base else None,
+            network=desired[COLORS[0]].network,
+        )
+        by_id = {c.id: c for c in others}
+        presented = [present(by_id[t.id], t, desired[COLORS[0]]) for t in takeovers]
+        engine.STAND_INS.update({(c.project or "", c.service or ""): c.id for c in presented})
+        mine += presented
+    ordered = sorted(mine, key=lambda c: (c.project or "", c.name or ""))
+    return ordered, takeovers
 
 
 def container_from_row(row: dict[str, Any]) -> LiveContainer:
@@ -104,6 +134,7 @@ def container_from_row(row: dict[str, Any]) -> LiveContainer:
         for p in row.get("Ports") or []
         if p.get("PublicPort")
     ]
+    networks = sorted(((row.get("NetworkSettings") or {}).get("Networks") or {}).keys())
     mounts = [
         LiveMount(
             source=m.get("Source") or m.get("Name"),
@@ -130,6 +161,7 @@ def container_from_row(row: dict[str, Any]) -> LiveContainer:
         published=published,
         mounts=mounts,
         labels=labels,
+        networks=networks,
     )
 
 
@@ -160,6 +192,17 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
         "container_id": proxy.id if proxy else None,
         "config_path": str(path),
     }
+    if proxy is not None and proxy.adopted is not None:  # the user's own nginx, taken over
+        fields["adopted"] = proxy.adopted
+        found = adopted_config(project, proxy)
+        if found is None:
+            fields["parse_error"] = (
+                f"{proxy.adopted} mounts neither proxy.base nor {MAIN_CONFIG}: specctl cannot "
+                "find the config it loads"
+            )
+            return LiveNginx(**fields)
+        path = found
+        fields["config_path"] = str(path)
     if not path.is_file():
         return LiveNginx(**fields)
     data = path.read_bytes()
@@ -167,7 +210,7 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
     fields.update(config_present=True, config_sha256=sha, maintenance=FLAG.encode() in data)
     marker = loaded_marker(project)
     loaded = marker.read_text(encoding="utf-8").strip() if marker.is_file() else sha
-    previous = path.parent / PREVIOUS
+    previous = live_config_path(project).parent / PREVIOUS
     if (
         loaded != sha
         and previous.is_file()
@@ -190,8 +233,28 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
     previewed = {server_color(s) for n in names for s in upstreams.pop(n + PREVIEW, [])}
     fields["preview"] = previewed.pop() if len(previewed) == 1 else None
     fields["serving"] = {n: upstreams.pop(n + SERVING) for n in names if n + SERVING in upstreams}
+    if proxy is not None and proxy.adopted is not None:
+        missing = [n for n in names if n not in upstreams]
+        if missing and "parse_error" not in fields:
+            fields["parse_error"] = (
+                f"{path} has no `upstream {missing[0]}` block: {proxy.adopted}, which holds "
+                "the proxy's port, is not an nginx specctl can switch (stop it, or give its "
+                "config the upstream blocks proxy.upstreams names)"
+            )
+        both = {color: project.desired(color) for color in COLORS}
+        upstreams = {
+            name: [translate(s, containers, both) for s in servers]
+            for name, servers in upstreams.items()
+        }
     fields["upstreams"] = upstreams
     return LiveNginx(**fields)
+
+
+def adopted_config(project: Project, proxy: LiveContainer) -> Path | None:
+    """The host file of the config a taken-over nginx loads (see compiler/adopt)."""
+    base = project.spec.proxy.base
+    found = config_mount(proxy, os.path.realpath(project.path(base)) if base else None)
+    return Path(found) if found else None
 
 
 def _collect_upstreams(

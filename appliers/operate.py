@@ -40,7 +40,7 @@ def find(
 def _containers(project: Project) -> list[LiveContainer]:
     """The project's containers; on a Swarm its stack services (three API calls)."""
     if project.spec.engine.kind != "swarm":
-        return observe_containers(project.spec.project)
+        return observe_containers(project)
     from specctl.appliers.swarm.live import swarm_containers
 
     return swarm_containers(project.spec.project)

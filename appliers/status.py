@@ -45,6 +45,7 @@ def _service(c: LiveContainer | None) -> ServiceStatus:
         uptime=None if swarm else uptime(c.status),
         container=c.name,
         tasks=c.status if swarm else None,
+        adopted=c.adopted is not None,
     )
 
 

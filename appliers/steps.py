@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from specctl.appliers import compose, nginx, web
+from specctl.appliers import compose, nginx, takeover, web
 from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error, being_removed, not_found
 from specctl.appliers.execute import Action, Run
@@ -20,7 +20,13 @@ from specctl.appliers.observe import live_config_path
 from specctl.appliers.permissions import fix_permissions
 from specctl.appliers.project import Project
 from specctl.appliers.proof import NotProven
-from specctl.appliers.switch import proxy_id, stage_config, switch_staged, switch_to
+from specctl.appliers.switch import (
+    proxy_id,
+    serving_config,
+    stage_config,
+    switch_staged,
+    switch_to,
+)
 from specctl.compiler.images import built_repositories, describe
 from specctl.compiler.probe_rules import direct_url
 from specctl.schemas.errors import ApplyError
@@ -90,20 +96,53 @@ def deploy(run: Run, step: Step) -> str:
     remove_leftovers(step.leftovers)
     if desired.shared:
         docker = compose.client(project, desired, "shared")
-        compose.up(docker, [s.name for s in desired.shared], what="deploy shared", recreate=False)
+        # A shared service served by a container taken over is never started beside it.
+        mine = [s.name for s in desired.shared if s.name not in step.adopted]
+        if mine:
+            compose.up(docker, mine, what="deploy shared", recreate=False)
         again = [s.name for s in desired.shared if s.name in step.recreate]
         if again:
             run.rec.line(f"recreating shared services: {', '.join(again)}")
+            for name in again:
+                if name in step.adopted:  # its data volume is kept for specctl's container
+                    run.rec.line(f"  {step.adopted[name]} (taken over) stops for good")
+                    takeover.retire(step.adopted[name])
             compose.up(docker, again, what="recreate shared services")
-    if desired.proxy.name in step.recreate:
+    if desired.proxy.name in step.recreate and desired.proxy.name in step.adopted:
+        gap = takeover.replace_proxy(
+            project,
+            desired,
+            step.adopted[desired.proxy.name],
+            serving=run.previous or desired.color,
+            line=run.rec.line,
+        )
+        run.extra["proxy_outage_seconds"] = round(gap, 3)
+        run.rec.line(f"  proxy.nginx answered again after {gap:.2f}s (measured)")
+    elif desired.proxy.name in step.recreate:
         run.rec.line("recreating proxy.nginx (requests are interrupted for a moment)")
         docker = compose.client(project, desired, "shared")
         compose.up(docker, [desired.proxy.name], what="recreate proxy.nginx")
     docker = compose.client(project, desired, desired.color)
     compose.remove_services(docker, step.remove, what=f"remove {desired.color} services")
     compose.up(docker, None, what=f"deploy {desired.color}")
+    if desired.proxy.name in step.adopted and desired.proxy.name not in step.recreate:
+        for line in takeover.reach(project, desired):
+            run.rec.line(f"  {line}")
     changed = len(step.services)
     return f"{desired.color_project}: {len(desired.services)} services up, {changed} changed"
+
+
+def adopt(run: Run, step: Step) -> str:
+    """The containers of a system taken over join the project's network (see takeover)."""
+    joined = takeover.join(run.project, run.desired)
+    run.extra["joined"] = joined
+    return f"{len(joined)} containers joined {run.desired.network}"
+
+
+def unadopt(run: Run, step: Step) -> str:
+    joined = run.extra.get("joined") or []
+    takeover.leave(run.desired, joined)
+    return f"{len(joined)} containers left {run.desired.network}"
 
 
 def remove_leftovers(names: list[str]) -> None:
@@ -160,14 +199,14 @@ def health(run: Run, step: Step) -> str:
     shared_waited = [s for s in desired.shared if s.healthcheck is not None]
     if shared_waited and not run.plan.rollback:
         wait_healthy(
-            spec.project,
+            run.project,
             desired.shared_project,
             shared_waited,
             deploy=spec.deploy,
             progress=run.rec.line,
         )
     healthy = wait_healthy(
-        spec.project,
+        run.project,
         desired.color_project,
         desired.services,
         deploy=spec.deploy,
@@ -313,7 +352,7 @@ def verify(run: Run, *, through_proxy: bool) -> str:
 
 
 def _serving(run: Run) -> None:
-    live = live_config_path(run.project)
+    live = serving_config(run.project, run.desired)
     run.serving_text = live.read_text(encoding="utf-8") if live.is_file() else None
 
 
@@ -458,6 +497,7 @@ def prune_builds(run: Run, step: Step) -> str:
 
 ACTIONS: dict[StepName, Action] = {
     StepName.PRE_CHECKS: pre_checks,
+    StepName.ADOPT: adopt,
     StepName.IMAGES: images,
     StepName.PERMISSIONS: permissions,
     StepName.BACKUP: backup,
@@ -478,6 +518,7 @@ ACTIONS: dict[StepName, Action] = {
 }
 
 UNDOS: dict[StepName, Action] = {
+    StepName.ADOPT: unadopt,
     StepName.DEPLOY: stop_target,
     StepName.SWITCH: unswitch,
     StepName.SWITCH_BACK: unswitch,

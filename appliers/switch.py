@@ -4,14 +4,29 @@ prove it through the public port (side effects)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
 
 from specctl.appliers import compose, nginx, pidfd
 from specctl.appliers.engine import running_container
 from specctl.appliers.nginx import Ready
+from specctl.appliers.observe import (
+    PREVIOUS,
+    adopted_config,
+    live_config_path,
+    loaded_marker,
+    observe_containers,
+)
 from specctl.appliers.project import Project
 from specctl.appliers.proof import Reload, prove_switch
+from specctl.compiler.adopt import own_address, switched_text
+from specctl.compiler.maintenance import FLAG
+from specctl.compiler.preview import FLAG as PREVIEW_FLAG
 from specctl.schemas.desired import Desired
+from specctl.schemas.errors import ApplyError
 from specctl.schemas.units import seconds
 
 
@@ -21,6 +36,9 @@ def stage_config(
     """Write the colour's config beside the live one and validate it inside the running nginx,
     where the upstream host names resolve. `text` defaults to the colour's generated config.
     Returns what happened, and what the switch needs (None: nginx is not running)."""
+    adopted = adopted_proxy(project, desired)
+    if adopted is not None:
+        return stage_adopted(project, desired, adopted, text)
     if text is None:
         text = project.nginx_file(desired.color).read_text(encoding="utf-8")
     nginx.stage(project, text)
@@ -44,6 +62,9 @@ def switch_staged(
     """Install the staged config and reload nginx (SIGHUP, no exec), or start nginx with it;
     then prove that requests reach the colour. `ready`: what staging learnt, used when the
     proxy is still the container it was staged in. `remember`: see install_staged."""
+    adopted = adopted_proxy(project, desired)
+    if adopted is not None:
+        return switch_adopted(project, desired, adopted, ready, prove=prove)
     proxy = proxy_id(desired)
     nginx.install_staged(project, remember=remember)
     if proxy is not None and (ready is None or ready.proxy != proxy):
@@ -93,3 +114,112 @@ def switch_to(
 
 def proxy_id(desired: Desired) -> str | None:
     return running_container(desired.shared_project, desired.proxy.name)
+
+
+class Adopted(NamedTuple):
+    """The user's own nginx, taken over: its container and the host file of its config."""
+
+    id: str
+    name: str
+    config: Path
+
+
+def adopted_proxy(project: Project, desired: Desired) -> Adopted | None:
+    if project.spec.engine.kind == "swarm":
+        return None
+    for c in observe_containers(project):
+        if c.adopted and c.running and c.service == desired.proxy.name:
+            path = adopted_config(project, c)
+            if path is None:
+                raise ApplyError(
+                    f"proxy.nginx: {c.adopted}, taken over, mounts neither proxy.base nor "
+                    "/etc/nginx/nginx.conf: specctl cannot find the config it loads",
+                    hint="mount the config as proxy.base, or `specctl apply --recreate-shared` "
+                    "to replace it with specctl's proxy",
+                )
+            return Adopted(c.id, c.adopted, path)
+    return None
+
+
+def serving_config(project: Project, desired: Desired) -> Path:
+    """The file of the nginx config that serves: the user's own when nginx was taken over."""
+    adopted = adopted_proxy(project, desired)
+    return adopted.config if adopted is not None else live_config_path(project)
+
+
+def _write_in_place(path: Path, text: str) -> None:
+    """A file mounted into a container alone is the inode it was: rewritten, never replaced."""
+    with path.open("r+", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def stage_adopted(
+    project: Project, desired: Desired, proxy: Adopted, text: str | None
+) -> tuple[str, Ready | None]:
+    """The user's config with the colour's server lines, checked by `nginx -t` inside the
+    user's nginx (the only way to check what it loads: the file is written, checked and put
+    back; nginx reads it only when signalled)."""
+    if text is not None and (FLAG in text or PREVIEW_FLAG in text):
+        raise ApplyError(
+            f"maintenance mode and previews need specctl's own proxy; nginx is {proxy.name}, "
+            "taken over",
+            hint="`specctl apply --recreate-shared` replaces it with specctl's proxy (the plan "
+            "says so; the outage is measured)",
+        )
+    current = proxy.config.read_text(encoding="utf-8")
+    own = {  # the colour's containers that are the user's own keep their addresses
+        (c.service or ""): c for c in observe_containers(project) if c.adopted and c.color
+    }
+    servers = {
+        u.name: own_address(own[u.service], u.server)
+        for u in desired.upstreams
+        if u.service in own and own[u.service].color == desired.color
+    }
+    new = switched_text(current, desired, filename=str(proxy.config), servers=servers)
+    nginx.stage(project, new)
+    handle = pidfd.prepare(proxy.id)
+    ready = Ready.now(proxy.id)
+    ready.handle = handle
+    _write_in_place(proxy.config, new)
+    try:
+        code, output = nginx.exec_in(proxy.id, ["nginx", "-t", "-q"])
+    finally:
+        _write_in_place(proxy.config, current)
+    if code != 0:
+        pidfd.close(handle)
+        raise ApplyError(
+            f"proxy.nginx: {proxy.name} rejected the new config with `nginx -t` (exit {code}): "
+            f"{output}",
+            hint=f"{proxy.config} was put back as it was; nginx kept serving it",
+        )
+    return f"accepted by `nginx -t` inside {proxy.name} (taken over)", ready
+
+
+def switch_adopted(
+    project: Project, desired: Desired, proxy: Adopted, ready: Ready | None, *, prove: bool
+) -> dict[str, float]:
+    """Write the staged config over the user's file (the one before kept as .previous in the
+    state folder), signal nginx to reload and prove it."""
+    folder = live_config_path(project).parent
+    staged = nginx.staged_text(project)
+    current = proxy.config.read_text(encoding="utf-8")
+    if current != staged:
+        (folder / PREVIOUS).write_text(current, encoding="utf-8")
+    if ready is None or ready.proxy != proxy.id:
+        if ready is not None:
+            pidfd.close(ready.handle)
+        ready = Ready.now(proxy.id)
+    reload = Reload(proxy.id, ready.workers)
+    _write_in_place(proxy.config, staged)
+    (folder / nginx.NEXT).unlink(missing_ok=True)
+    nginx.reload(ready)
+    digest = hashlib.sha256(proxy.config.read_bytes()).hexdigest()
+    loaded_marker(project).write_text(digest + "\n", encoding="utf-8")
+    if not prove:
+        return {}
+    return prove_switch(
+        project, desired, timeout=seconds(project.spec.deploy.switch_timeout), reload=reload
+    )

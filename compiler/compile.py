@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from specctl.compiler.compose import render_color_compose, render_shared_compose
 from specctl.compiler.expand import expand, spec_hash
-from specctl.compiler.nginx import render_nginx
+from specctl.compiler.nginx import render_nginx, unrouted
 from specctl.compiler.nginx_include import Origin
 from specctl.compiler.stack import render_color_stack, render_shared_stack
 from specctl.schemas.desired import Desired
@@ -26,7 +26,10 @@ class Inputs:
 
 
 def digest(spec: Spec, inputs: Inputs) -> str:
-    return spec_hash(spec, inputs.base_nginx or "")
+    """The spec and its base config, the address on each managed server line left out: specctl
+    writes those (in a base that is the live config of a user's nginx taken over, each switch
+    does), and the generated files do not depend on them."""
+    return spec_hash(spec, unrouted(inputs.base_nginx or "", spec))
 
 
 def header(spec_name: str, digest: str, comment: str = "#") -> str:

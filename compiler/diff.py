@@ -123,10 +123,18 @@ def diff(
         unchanged += 1
     else:
         changes.append(proxy_change)
-        if proxy_change.action is Action.REPLACE:
+        if proxy_change.action is Action.REPLACE and (proxy is None or proxy.adopted is None):
             warnings.append("replacing proxy.nginx interrupts traffic for a moment")
+    warnings += takeover_warnings(spec, desired, live, recreate_shared=recreate_shared)
 
     for upstream in desired.upstreams:
+        target = desired.service(upstream.service)
+        if target.healthcheck is None and target.host_port is None:
+            warnings.append(
+                f"{target.address} has no health check and no host port: nothing tells when it "
+                "is ready, so the switch may send it requests before it listens (give it a "
+                "healthcheck)"
+            )
         switch = switch_change(upstream, live)
         if switch is None:
             unchanged += 1
@@ -171,9 +179,60 @@ def diff(
             *warnings,
             *planned_exposure(desired),
         ],
-        notes=[*per_color_notes(spec, desired.color), *maintenance_notes(live, steps)],
+        notes=[
+            *takeover_notes(live),
+            *per_color_notes(spec, desired.color),
+            *maintenance_notes(live, steps),
+        ],
         steps=steps,
     )
+
+
+def takeover_warnings(
+    spec: Spec, desired: Desired, live: Live, *, recreate_shared: bool
+) -> list[str]:
+    """What changes while containers of a system taken over serve: no bake through the user's
+    nginx; replacing theirs (on request) interrupts."""
+    out = []
+    for c in live.containers:
+        if c.adopted is None or c.project != desired.shared_project:
+            continue
+        if c.service == desired.proxy.name:
+            if spec.deploy.bake is not None:
+                out.append(
+                    f"no bake while nginx is {c.adopted}, taken over: it does not write the "
+                    "access log a bake reads (apply --recreate-shared gives specctl's proxy)"
+                )
+            if recreate_shared:
+                out.append(
+                    f"replacing {c.adopted} (taken over) by specctl's proxy.nginx: requests "
+                    "fail from its stop until specctl's answers on the same ports (apply "
+                    "measures it)"
+                )
+        elif recreate_shared:
+            out.append(
+                f"replacing {c.adopted} (taken over) by specctl's shared.service.{c.service}: "
+                "it stops before specctl's starts on the same volumes"
+            )
+    return out
+
+
+def takeover_notes(live: Live) -> list[str]:
+    """The containers specctl did not create that serve as the spec's services."""
+    out = []
+    for t in live.takeovers:
+        if t.config:
+            how = f"switches rewrite the server lines of {t.config} and reload it"
+        elif t.aliases:
+            verb = "joined" if t.joined else "joins"
+            how = f"{verb} the project's network as {', '.join(t.aliases)}"
+        else:
+            how = "left as it runs"
+        out.append(
+            f"unmanaged, serving: {t.container} ({t.why}) is {t.address}, taken over in place "
+            f"({how}); never recreated unless asked"
+        )
+    return out
 
 
 def maintenance_notes(live: Live, steps: list[Step]) -> list[str]:
@@ -269,7 +328,7 @@ def retire_changes(desired: Desired, live: Live) -> list[Change]:
             reason=f"retire once traffic is on {desired.color}",
         )
         for c in live.of_project(f"{desired.project}-{other}")
-        if c.running and not c.leftover and c.service
+        if c.running and not c.leftover and c.service and c.adopted is None
     ]
 
 
@@ -290,6 +349,22 @@ def diff_service(
             kind=kind,
             after=_summary_of(svc),
             reason="create",
+        )
+    if current.adopted is not None:  # a container of a system taken over
+        return Change(
+            address=svc.address,
+            action=Action.REPLACE,
+            kind=kind,
+            fields=[
+                FieldChange(
+                    key="container",
+                    before=f"{current.adopted} (not created by specctl)",
+                    after="specctl's",
+                )
+            ],
+            reason="replace the container taken over"
+            if kind == "service"
+            else "taken over as it runs; apply --recreate-shared replaces it",
         )
     fields = _view_changes(svc.view, current) + _env_changes(prints, current.env_fingerprints)
     if fields:

@@ -319,3 +319,29 @@ def colour_lines(base: str, spec: Spec, *, base_name: str, origin: Origin = ()) 
                 "`# specctl: per-colour` to have it name the target colour)"
             )
     return out
+
+
+def unrouted(base: str, spec: Spec) -> str:
+    """The base config with the address of each managed upstream's server line blanked; the
+    base as it is when that cannot be found (validation says why)."""
+    if not base:
+        return base
+    try:
+        blocks = find_upstreams(base, filename="base")
+    except CompileError:
+        return base
+    lines = base.split("\n")
+    for name in spec.proxy.upstreams:
+        service = spec.upstream(name).service
+        stand_in = DesiredUpstream(
+            name=name, address="", service=service, server="", keepalive=None, probe="/"
+        )
+        for block in blocks.get(name, []):
+            try:
+                server = managed_server(block, stand_in, "base")
+            except CompileError:
+                continue
+            new = replace_address(lines[server.line - 1], server.address, "-")
+            if new is not None:
+                lines[server.line - 1] = new
+    return "\n".join(lines)

@@ -45,6 +45,20 @@ def apply_steps(
         for c in changes
         if recreate_shared and c.kind in ("shared", "proxy") and c.action is Action.REPLACE
     ]
+    taken = [c for c in recreate if c.fields and c.fields[0].key == "container"]
+    serving_taken = sorted(
+        c.adopted for c in live.containers if c.adopted and c.color and c.running
+    )
+    if taken and serving_taken:
+        from specctl.schemas.errors import SpecctlError
+
+        raise SpecctlError(
+            f"cannot replace {', '.join(c.address for c in taken)} (taken over) while "
+            f"{', '.join(serving_taken)}, taken over too, still runs: it reaches them the way "
+            "it always did, not through specctl's network",
+            hint="deploy both colours with specctl first (`specctl apply`, then `specctl apply "
+            "--target` the other colour), then `specctl apply --recreate-shared`",
+        )
     if recreate and not live.nginx.running:  # a stopped proxy is started by the switch anyway
         recreate = [c for c in recreate if c.kind != "proxy"]
     switch = [c for c in changes if c.kind == "upstream"] or [
@@ -55,9 +69,19 @@ def apply_steps(
     deploy = bool(mine or shared_up or recreate or leftovers)
     moving = deploy or bool(switch)  # containers or traffic change
 
+    joining = [t for t in live.takeovers if t.aliases and not t.joined]
     steps: list[Step] = []
     if moving:
         steps.append(Step(name=StepName.PRE_CHECKS, color=color, detail="pre-deployment checks"))
+    if moving and joining:
+        names = ", ".join(t.container for t in joining)
+        steps.append(
+            Step(
+                name=StepName.ADOPT,
+                detail=f"take over {names} in place: join {desired.network}",
+                undo=f"leave {desired.network}",
+            )
+        )
     todo = image_needs(desired, set(live.images)) if deploy else []
     engine = spec.engine
     swarm = engine.kind == "swarm"
@@ -88,6 +112,18 @@ def apply_steps(
         if recreate:
             parts.append(f"recreate {', '.join(_names(recreate, desired))}")
         serving = active.color == color
+        # Containers of a system taken over: the shared ones stay until recreated; those of
+        # the target colour give way to specctl's (traffic is not on them).
+        adopted = {
+            c.service: c.adopted
+            for c in live.containers
+            if c.adopted and c.service and c.project == desired.shared_project
+        }
+        giving_way = sorted(
+            c.adopted for c in live.containers if c.adopted and c.project == desired.color_project
+        )
+        if giving_way:
+            parts.append(f"replace {', '.join(giving_way)} (taken over)")
         steps.append(
             Step(
                 name=StepName.DEPLOY,
@@ -96,8 +132,11 @@ def apply_steps(
                 undo=None if serving else f"scale {color} to 0" if swarm else f"stop {color}",
                 services=_names(started, desired),
                 remove=_names(removed, desired),
-                leftovers=sorted(str(c.before["container"]) for c in leftovers if c.before),
+                leftovers=sorted(
+                    [*(str(c.before["container"]) for c in leftovers if c.before), *giving_way]
+                ),
                 recreate=_names(recreate, desired),
+                adopted=adopted,
             )
         )
     if moving:
@@ -181,7 +220,7 @@ def bake_step(spec: Spec, color: str, *, switch: bool, active: Active, live: Liv
     back to); or the bake a crash interrupted, when its colour still serves with the config its
     switch installed (resumed, or concluded when its time is up)."""
     rules = spec.deploy.bake
-    if rules is None:
+    if rules is None or live.nginx.adopted is not None:  # the user's nginx: no specctl log
         return None
     what = f"switch back on a breach: {rules_text(rules)}"
     if switch:

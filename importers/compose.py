@@ -525,7 +525,13 @@ def _environment(
     out: dict[str, Any] = {}
     required: list[str] = []
     for name, value in env.items():
-        kept = _env_entry(svc, name, value, state, lines.where(svc, color, "environment", name))
+        where = lines.where(svc, color, "environment", name)
+        if not color and value == "blue":  # one file, blue's: the variable names the colour
+            state.notes.append(
+                (where, f"{svc.name}: {name}: blue names the colour: {{color}} (green's is green)")
+            )
+            value = "{color}"
+        kept = _env_entry(svc, name, value, state, where)
         if kept == "required":
             required.append(name)
         elif kept is not None:

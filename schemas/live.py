@@ -45,6 +45,10 @@ class LiveContainer(Tolerant):
     published: list[LivePort] = []
     mounts: list[LiveMount] = []
     labels: dict[str, str] = {}
+    networks: list[str] = []
+    # Not created by specctl: a container of the system specctl takes over, standing in for
+    # the address (project, service and colour above are specctl's); its own name is `name`.
+    adopted: str | None = None
 
     @property
     def config_hash(self) -> str | None:
@@ -70,6 +74,20 @@ class LiveContainer(Tolerant):
         return bool(sep) and len(head) == 12 and all(ch in "0123456789abcdef" for ch in head)
 
 
+class Takeover(Tolerant):
+    """A running container specctl did not create that serves as one of the spec's services
+    (matched by Compose project, name or published port): taken over in place, never
+    recreated until asked."""
+
+    address: str  # blue.service.web, shared.service.db, proxy.nginx
+    container: str  # its name
+    id: str
+    why: str  # how it was matched: "Compose project tko, service web"
+    aliases: list[str] = []  # the names specctl's configs give it on the project's network
+    joined: bool = False  # on the project's network already: adopted by an earlier apply
+    config: str | None = None  # the proxy: the host file of the nginx config it loads
+
+
 class LiveNginx(Tolerant):
     running: bool = False
     container_id: str | None = None
@@ -83,6 +101,7 @@ class LiveNginx(Tolerant):
     parse_error: str | None = None
     maintenance: bool = False  # the live config is in maintenance mode
     preview: str | None = None  # the colour a preview routes cookie/header requests to
+    adopted: str | None = None  # the container, when nginx is the user's own (taken over)
     serving: dict[str, list[str]] = {}  # during a preview: where the other requests go
 
 
@@ -139,6 +158,7 @@ class Live(Tolerant):
     paths: list[LivePath] = []
     images: list[str] = []  # the tags, of those the spec names, that this host has
     bake: LiveBake | None = None
+    takeovers: list[Takeover] = []
     api_calls: int = 0
 
     def of_project(self, compose_project: str) -> list[LiveContainer]:

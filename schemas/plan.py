@@ -45,6 +45,7 @@ class StepName(StrEnum):
     """The steps apply and rollback execute, in the words the user reads."""
 
     PRE_CHECKS = "pre-checks"
+    ADOPT = "adopt"
     IMAGES = "images"
     PERMISSIONS = "permissions"
     BACKUP = "backup"
@@ -75,6 +76,9 @@ class Step(Frozen):
     remove: list[str] = []  # deploy: services no longer in the spec
     leftovers: list[str] = []  # deploy: containers an interrupted Compose run left behind
     recreate: list[str] = []  # deploy: shared services and the proxy to recreate (on request)
+    # deploy: shared services and the proxy served by containers of a system taken over
+    # (service -> container): never started by Compose, replaced only when recreated.
+    adopted: dict[str, str] = {}
 
 
 class Plan(Frozen):
@@ -142,6 +146,9 @@ class Plan(Frozen):
             "warnings": self.warnings,
             "notes": self.notes,
             "rollback": self.rollback,
-            "steps": [s.model_dump(mode="json") for s in self.steps],
+            "steps": [
+                s.model_dump(mode="json", exclude=set() if s.adopted else {"adopted"})
+                for s in self.steps
+            ],
             "summary": self.summary(),
         }

@@ -22,6 +22,7 @@ class ServiceStatus(Frozen):
     uptime: str | None = None  # Docker's own words: "3 minutes"
     container: str | None = None
     tasks: str | None = None  # on a Swarm: "2/2 tasks on w1, w2" (and why not, when short)
+    adopted: bool = False  # a container specctl did not create, taken over (`container`)
 
 
 class ColorStatus(Frozen):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -363,6 +364,10 @@ services:
     environment: {APP_NAME: web, APP_COLOR: blue}
     expose: ["8080"]
     depends_on: {db: {condition: service_healthy}}
+    healthcheck:
+      test: [CMD, python3, -c, "import urllib.request as u; u.urlopen('http://127.0.0.1:8080/')"]
+      interval: 1s
+      retries: 30
   db:
     image: specctl-testbed/postgres:15
     environment: {POSTGRES_USER: app, POSTGRES_DB: app, POSTGRES_PASSWORD: "${DB_PASSWORD}"}
@@ -386,13 +391,18 @@ http {
 
 
 @pytest.mark.docker
-def test_from_a_running_compose_app_to_specctl_keeping_the_data(
+def test_a_running_compose_app_is_taken_over_under_load_keeping_its_data(
     tmp_path: Path, docker_engine: None
 ) -> None:
-    """The path the README gives today: a plain Compose app serves; import it; the first apply
-    refuses while the old containers hold the port and the database's volume (two databases
-    on one data directory corrupt it); `docker compose down` (volumes kept); apply; the data
-    is there and status shows a normal specctl deployment."""
+    """A plain Compose app (its own nginx, a database with a named volume, no specctl labels)
+    serves on 31710. Imported, then: `plan` shows its containers as unmanaged, serving, and the
+    takeover; `apply` deploys green under specctl and switches the user's own nginx to it in
+    place, under load: 0 failed requests (no retries, a new connection each); rollback goes
+    back to the user's blue, restoring their nginx.conf byte for byte; `apply --target blue`
+    replaces their blue; `apply --recreate-shared` replaces their nginx (outage measured and
+    reported) and database (on the same volume): the rows are still there and status shows a
+    plain specctl deployment."""
+    from specctl.appliers.loadgen import Load
     from tests.conftest import remove_project
 
     project = "impleg"
@@ -406,20 +416,24 @@ def test_from_a_running_compose_app_to_specctl_keeping_the_data(
         assert done.returncode == 0, done.stderr
         return done.stdout
 
+    def rows(container: str) -> str:
+        sql = ["psql", "-U", "app", "-d", "app", "-tAc", "SELECT x FROM kept"]
+        return sh("docker", "exec", container, *sql).strip()
+
+    def under_load(*argv: str) -> tuple[Any, Any]:
+        with Load(31710, rate=50, seconds=600) as load:
+            done = run_cli(*argv, cwd=tmp_path)
+        report = load.stop()
+        assert done.code == 0, done.out + done.err
+        t0 = report.samples[0].start if report.samples else 0
+        bad = [(round(s.start - t0, 2), s.status, s.error) for s in report.samples if not s.ok]
+        assert report.total > 0 and report.failed == 0, (argv, bad, done.out)
+        return done, report
+
     try:
         sh(*compose, "up", "-d", "--wait")
-        sh(
-            "docker",
-            "exec",
-            f"{project}-db-1",
-            "psql",
-            "-U",
-            "app",
-            "-d",
-            "app",
-            "-c",
-            "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)",
-        )
+        sql = "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"
+        sh("docker", "exec", f"{project}-db-1", "psql", "-U", "app", "-d", "app", "-c", sql)
         spec, _ = import_(tmp_path, "docker-compose.yml", "-p", project)
         text = spec.read_text().replace(
             "    required_env: [POSTGRES_PASSWORD]",
@@ -429,37 +443,64 @@ def test_from_a_running_compose_app_to_specctl_keeping_the_data(
         (tmp_path / ".env.db").write_text("POSTGRES_PASSWORD=pw\n")
         (tmp_path / ".env.db").chmod(0o600)
         assert run_cli("compile", cwd=tmp_path).code == 0
-        refused = run_cli("apply", "--yes", cwd=tmp_path)
-        assert refused.code == 1
-        assert f"31710 (proxy.nginx) is taken by container {project}-nginx-1" in refused.out
-        assert (
-            f"volume {project}_pgdata (shared.service.db) is in use by container {project}-db-1"
-        ) in refused.out, refused.out
 
-        sh(*compose, "down")  # keeps the volume
-        applied = run_cli("apply", "--yes", cwd=tmp_path)
-        assert applied.code == 0, applied.out + applied.err
-        kept = sh(
-            "docker",
-            "exec",
-            f"{project}-shared-db-1",
-            "psql",
-            "-U",
-            "app",
-            "-d",
-            "app",
-            "-tAc",
-            "SELECT x FROM kept",
-        )
-        assert kept.strip() == "42"
-        import httpx
+        plan = run_cli("plan", cwd=tmp_path)
+        assert "target green (active: blue" in plan.out, plan.out
+        for line in (
+            f"unmanaged, serving: {project}-nginx-1 (holds port 31710 of proxy.nginx) is "
+            "proxy.nginx, taken over in place (switches rewrite the server lines of",
+            f"unmanaged, serving: {project}-db-1 (Compose project {project}, service db) is "
+            "shared.service.db, taken over in place (joins the project's network as db)",
+            f"unmanaged, serving: {project}-web-1 (Compose project {project}, service web) is "
+            "blue.service.web",
+            f"take over {project}-db-1 in place: join {project}-edge",
+            "nginx.upstream.web  blue-web:8080 → green-web:8080",
+        ):
+            assert line in plan.out, plan.out
 
-        assert httpx.get("http://127.0.0.1:31710/", timeout=10).headers["X-App-Color"] == "blue"
+        # Killed after the takeover began (their database joined, green deployed and joined
+        # their nginx's network), before the switch: the re-run finishes the job.
+        with Load(31710, rate=50, seconds=600) as load:
+            killed = run_cli("apply", "--yes", cwd=tmp_path, env={"SPECCTL_TEST_KILL_AT": "stage"})
+        assert killed.code == -signal.SIGKILL and load.stop().failed == 0
+        assert "take over" not in run_cli("plan", cwd=tmp_path).out  # joined already
+
+        applied, report = under_load("apply", "--yes")
+        assert f"accepted by `nginx -t` inside {project}-nginx-1 (taken over)" in applied.out
+        assert set(report.colors()) == {"blue", "green"}, report.summary()
+        assert "server green-web:8080;" in (tmp_path / "nginx.conf").read_text()
+        assert rows(f"{project}-db-1") == "42"
         status = run_cli("status", cwd=tmp_path)
-        assert "active blue" in status.out, status.out
-    finally:
+        assert "active green" in status.out, status.out
+        assert f"(taken over: {project}-db-1, not created by specctl)" in status.out
+        again = run_cli("apply", "--yes", cwd=tmp_path).out
+        assert "Nothing to do for the colour" in again and "kept as it runs" in again, again
+
+        under_load("rollback")
+        assert (tmp_path / "nginx.conf").read_text() == LEGACY_NGINX  # theirs, as it was
+        under_load("apply", "--yes")  # green again
+        refused = run_cli("apply", "--yes", "--recreate-shared", cwd=tmp_path)
+        assert refused.code == 1 and f"while {project}-web-1, taken over too" in refused.err
+
+        replaced, _ = under_load("apply", "--yes", "--target", "blue")
+        assert f"replace {project}-web-1 (taken over)" in replaced.out
+        sh("docker", "inspect", f"{project}-blue-web-1")  # specctl's blue serves now
+
+        with Load(31710, rate=50, seconds=600) as load:
+            recreated = run_cli("apply", "--yes", "--recreate-shared", cwd=tmp_path)
+        outage = load.stop()
+        assert recreated.code == 0, recreated.out + recreated.err
+        assert f"replacing {project}-nginx-1 (taken over) by specctl's proxy.nginx" in recreated.out
+        assert "proxy.nginx answered again after" in recreated.out
+        assert outage.total > 0  # the outage is what apply measured and reported
+        assert rows(f"{project}-shared-db-1") == "42"
+        status = run_cli("status", cwd=tmp_path)
+        assert "active blue" in status.out and "taken over" not in status.out, status.out
+        assert "No changes" in run_cli("plan", cwd=tmp_path).out
+    finally:  # theirs first: their database is on specctl's network, specctl's on theirs
         subprocess.run([*compose, "down", "-v"], capture_output=True, env=env, check=False)
         remove_project(project)
+        subprocess.run([*compose, "down", "-v"], capture_output=True, env=env, check=False)
 
 
 def test_a_static_frontend_on_nginx_is_a_service_the_proxy_in_front_is_the_proxy(

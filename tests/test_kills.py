@@ -38,7 +38,9 @@ ROLLBACK_STEPS = [StepName.START, StepName.HEALTH, StepName.SWITCH_BACK]
 # Steps of other plans: a contract migration's maintenance page and `apply --preview` (killed
 # inside test_maintenance.py's and test_preview.py's scenarios only by their own failures), and
 # the bake, killed in the middle in test_bake.py.
-ELSEWHERE = (StepName.MAINTENANCE, StepName.PREVIEW, StepName.BAKE)
+# The takeover's adopt step: its scenario (a Compose app not created by specctl) is
+# test_import_compose.py's, which kills an apply after it and re-runs.
+ELSEWHERE = (StepName.MAINTENANCE, StepName.PREVIEW, StepName.BAKE, StepName.ADOPT)
 APPLY_STEPS = [
     s for s in StepName if (s not in ROLLBACK_STEPS or s is StepName.HEALTH) and s not in ELSEWHERE
 ]

@@ -78,7 +78,7 @@ class Context:
 
                     self._mine = swarm_containers(self.project.spec.project)
                 else:
-                    self._mine = observe_containers(self.project.spec.project)
+                    self._mine = observe_containers(self.project)
             return self._mine
 
     def running(self, svc: DesiredService) -> LiveContainer | None:

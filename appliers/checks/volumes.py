@@ -23,8 +23,10 @@ def check_volumes(ctx: Context) -> Outcome:
         return summarize([], "no named volumes")
     findings: list[Finding] = []
     project = ctx.project.spec.project
+    # A container taken over serves as the service itself: its volume is that service's.
+    adopted = {c.id for c in ctx.containers() if c.adopted}
     for row in ctx.host_containers():
-        if (row.get("Labels") or {}).get("specctl.project") == project:
+        if (row.get("Labels") or {}).get("specctl.project") == project or row["Id"] in adopted:
             continue
         name = (row.get("Names") or ["?"])[0].lstrip("/")
         for mount in row.get("Mounts") or []:

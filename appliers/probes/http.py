@@ -215,9 +215,7 @@ def routing_probe(target: Target, probe: Probe) -> str:
     if not upstreams:
         raise Failed(f"no nginx upstream routes to service {probe.service!r}")
     base = public_url(target.project)
-    live = observe_nginx(
-        target.project, target.desired, observe_containers(target.project.spec.project)
-    )
+    live = observe_nginx(target.project, target.desired, observe_containers(target.project))
     routed = upstream_colors(target.desired, Live(project=target.project.spec.project, nginx=live))
     if live.pending_reload:  # nginx still runs the config before the one installed
         routed = {}

@@ -13,6 +13,8 @@ def _row(name: str, svc: ServiceStatus) -> str:
     line = f"    {name:<14} {svc.state or '-':<9} {svc.health or '-':<9} {up:<18} {svc.image or ''}"
     if svc.tasks:  # a Swarm service: where its tasks run
         line = f"{line}  ({svc.tasks})"
+    if svc.adopted:
+        line = f"{line}  (taken over: {svc.container}, not created by specctl)"
     return line.rstrip()
 
 
