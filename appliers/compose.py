@@ -113,7 +113,12 @@ def compose_errors(what: str) -> Iterator[None]:
 
 
 def up(
-    docker: DockerClient, services: list[str] | None, *, what: str, recreate: bool = True
+    docker: DockerClient,
+    services: list[str] | None,
+    *,
+    what: str,
+    recreate: bool = True,
+    no_deps: bool = False,
 ) -> None:
     if services == []:
         return
@@ -122,6 +127,7 @@ def up(
             services=services,
             detach=True,
             recreate=recreate,
+            dependencies=not no_deps,
             quiet=True,
             remove_orphans=False,
             color=False,

@@ -44,7 +44,7 @@ def exec_in(container_id: str, argv: list[str]) -> tuple[int, str]:
     return int(code if code is not None else 1), text.strip()
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     with tmp.open("rb") as handle:
@@ -56,7 +56,7 @@ def stage(project: Project, text: str) -> Path:
     folder = live_config_path(project).parent
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / NEXT
-    _write_atomic(path, text)
+    write_atomic(path, text)
     return path
 
 
@@ -109,14 +109,14 @@ def install_staged(project: Project, *, remember: bool = True) -> None:
         if (FLAG in current or PREVIEW_FLAG in current) and before.is_file():
             current = before.read_text(encoding="utf-8")
         if current != staged.read_text(encoding="utf-8"):
-            _write_atomic(live.parent / PREVIOUS, current)
+            write_atomic(live.parent / PREVIOUS, current)
     staged.replace(live)
 
 
 def mark_loaded(project: Project) -> None:
     """Record that nginx now runs the installed config (see observe_nginx)."""
     live = live_config_path(project)
-    _write_atomic(loaded_marker(project), hashlib.sha256(live.read_bytes()).hexdigest() + "\n")
+    write_atomic(loaded_marker(project), hashlib.sha256(live.read_bytes()).hexdigest() + "\n")
 
 
 def config_for(project: Project, desired: Desired) -> str:

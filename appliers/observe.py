@@ -98,12 +98,16 @@ def observe_takeover(project: Project) -> tuple[list[LiveContainer], list[Takeov
     if others and project.spec.engine.kind != "swarm":
         desired = {color: project.desired(color) for color in COLORS}
         base = project.spec.proxy.base
+        proxy = desired[COLORS[0]].proxy
         takeovers = match_takeovers(
             project.spec,
             desired,
             others,
             base=os.path.realpath(project.path(base)) if base else None,
             network=desired[COLORS[0]].network,
+            proxy_running=any(
+                c.running and c.project == proxy.project and c.service == proxy.name for c in mine
+            ),
         )
         by_id = {c.id: c for c in others}
         presented = [present(by_id[t.id], t, desired[COLORS[0]]) for t in takeovers]

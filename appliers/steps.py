@@ -98,8 +98,10 @@ def deploy(run: Run, step: Step) -> str:
         docker = compose.client(project, desired, "shared")
         # A shared service served by a container taken over is never started beside it.
         mine = [s.name for s in desired.shared if s.name not in step.adopted]
-        if mine:
-            compose.up(docker, mine, what="deploy shared", recreate=False)
+        if mine:  # never their dependencies: one of them may be a container taken over
+            compose.up(
+                docker, mine, what="deploy shared", recreate=False, no_deps=bool(step.adopted)
+            )
         again = [s.name for s in desired.shared if s.name in step.recreate]
         if again:
             run.rec.line(f"recreating shared services: {', '.join(again)}")

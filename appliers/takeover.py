@@ -50,8 +50,8 @@ def reach(project: Project, desired: Desired) -> list[str]:
         if c is None or not svc.aliases:
             continue
         for network in proxy.networks:
-            if network == desired.network or network in c.networks:
-                continue
+            if network in (desired.network, "bridge", "host", "none") or network in c.networks:
+                continue  # Docker's default networks take no aliases
             try:
                 api().connect_container_to_network(c.id, network, aliases=svc.aliases)
             except DockerException as exc:
@@ -94,9 +94,17 @@ def replace_proxy(
     url = nginx.public_url(project)
     line(f"replacing {container} by specctl's proxy.nginx (requests fail until it answers)")
     start = time.monotonic()
-    retire(container)
+    try:
+        api().stop(container, timeout=10)
+    except DockerException as exc:
+        raise api_error(f"taken-over container {container}: stop", exc) from None
     docker = compose.client(project, desired, "shared")
-    compose.up(docker, [desired.proxy.name], what="start proxy.nginx")
+    try:
+        compose.up(docker, [desired.proxy.name], what="start proxy.nginx")
+    except Exception:
+        api().start(container)  # theirs serves again, as it was
+        raise
+    retire(container)
     nginx.mark_loaded(project)
     deadline = start + 60
     while time.monotonic() < deadline:

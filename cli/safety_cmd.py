@@ -61,13 +61,15 @@ def _desired(project: Project, target: str | None) -> Desired:
     return project.desired(active)
 
 
-def _summary(results: list[PathResult], *, dry_run: bool) -> str:
+def _summary(results: list[PathResult], *, dry_run: bool, secrets: int = 0) -> str:
     fixes = sum(len(r.lines) for r in results)
-    if not fixes:
+    if not fixes and not secrets:
         return "No changes. Managed paths match the spec."
     touched = sum(1 for r in results if r.lines)
     conflicts = sum(r.conflicts for r in results)
     text = f"{fixes} fix{'es' if fixes != 1 else ''} on {touched} of {len(results)} paths"
+    if secrets:
+        text += f" and {secrets} on files holding secrets"
     if conflicts:
         text += f"; {conflicts} name conflict{'s' if conflicts != 1 else ''} (both copies kept)"
     return f"Dry run: would make {text}." if dry_run else f"Done: made {text}."
@@ -77,6 +79,7 @@ def _fix_permissions(project: Project, target: str, *, dry_run: bool) -> None:
     """Dry run and real run print the same action lines; the real run also logs them."""
     from specctl.appliers.permissions import fix_paths, managed_paths
     from specctl.appliers.record import Recorder
+    from specctl.appliers.secrets import fix_secrets
 
     paths = managed_paths(project, target)
     width = max((len(p.address) for p in paths), default=0)
@@ -95,15 +98,19 @@ def _fix_permissions(project: Project, target: str, *, dry_run: bool) -> None:
         say(header + (" (dry run: nothing is changed)" if dry_run else ""))
         if rec is None:
             results = fix_paths(project, paths, dry_run=True, progress=show)
+            secrets = fix_secrets(project, dry_run=True)
         else:
             with project_lock(project.lock_file, command="specctl fix-permissions"):
                 results = fix_paths(project, paths, dry_run=False, progress=show)
+                secrets = fix_secrets(project, dry_run=False)
+        for rel, line in secrets:  # env files and the fingerprint key: never their contents
+            say(f"  {rel}  {line}")
         for r in results:
             for note in r.notes:
                 say(f"note: {r.address}: {note}")
             for problem in r.problems:
                 say(f"problem: {r.address}: {problem}")
-        say(_summary(results, dry_run=dry_run))
+        say(_summary(results, dry_run=dry_run, secrets=len(secrets)))
     except SpecctlError as exc:
         if rec is not None:
             rec.line(f"failed: {exc.message}")

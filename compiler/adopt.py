@@ -43,13 +43,16 @@ def match_takeovers(
     *,
     base: str | None,
     network: str,
+    proxy_running: bool = False,
 ) -> list[Takeover]:
     """The running containers without specctl's labels that serve as the spec's services: by
     Compose project (the spec's name, or it with a colour) and service name, by container name
     (`blue-web`, `web-green`, `shop-db`), and for proxy.nginx by a published port of the proxy.
     A bare name (`db`) is not enough: it may be another app's. The colour is the one a name
     carries, else blue (one Compose file is blue's, as `specctl import` maps it). `base`: the
-    host path of proxy.base, to find the config nginx loads."""
+    host path of proxy.base, to find the config nginx loads. Another container on the proxy's
+    port counts only when it looks like nginx (an nginx image, or an nginx config mounted) and
+    specctl's own proxy does not run (`proxy_running`)."""
     first = desired[COLORS[0]]
     projects = {spec.project, *(f"{spec.project}-{c}" for c in COLORS)}
     proxy_ports = {p.host for p in spec.proxy.ports}
@@ -61,7 +64,8 @@ def match_takeovers(
         service = c.labels.get("com.docker.compose.service")
         project = c.project
         held = sorted({p.host for p in c.published} & proxy_ports)
-        if held:
+        config = config_mount(c, base)
+        if held and not proxy_running and (config or "nginx" in (c.image or "")):
             address = first.proxy.address
             if address in taken:
                 continue
@@ -73,12 +77,12 @@ def match_takeovers(
                 why=f"holds port {ports} of proxy.nginx",
                 aliases=[],
                 joined=network in c.networks,
-                config=config_mount(c, base),
+                config=config,
             )
             continue
         ours = project in projects
         bare = {_bare(service, spec.project)} if service and ours else set()
-        bare.add(_bare(name, spec.project) if ours else _bare(name, ""))
+        bare.add(_bare(name, spec.project))
         color = _color_of(project if ours else None, service if ours else None, name) or COLORS[0]
         svc = _service(desired[color], bare)
         if svc is None:
@@ -105,7 +109,7 @@ def match_takeovers(
 
 def _service(desired: Desired, names: set[str]) -> DesiredService | None:
     for svc in (*desired.services, *desired.shared):
-        if svc.name in names:
+        if _bare(svc.name, "") in names:  # `main_db` is `main-db` once split like the names
             return svc
     return None
 

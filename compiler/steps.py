@@ -119,8 +119,12 @@ def apply_steps(
             for c in live.containers
             if c.adopted and c.service and c.project == desired.shared_project
         }
+        # Only while another colour provably serves: their container may be what serves.
+        other_serves = active.state in ("blue", "green") and active.color != color
         giving_way = sorted(
-            c.adopted for c in live.containers if c.adopted and c.project == desired.color_project
+            c.adopted
+            for c in live.containers
+            if c.adopted and c.project == desired.color_project and other_serves
         )
         if giving_way:
             parts.append(f"replace {', '.join(giving_way)} (taken over)")
@@ -145,6 +149,15 @@ def apply_steps(
             hook = spec.hooks.migrate
             before = active.color if active.color != color else None
             if hook.contract and switch and before is not None:
+                if live.nginx.adopted is not None:
+                    from specctl.schemas.errors import SpecctlError
+
+                    raise SpecctlError(
+                        f"a contract migration puts up the maintenance page, which needs "
+                        f"specctl's own proxy; nginx is {live.nginx.adopted}, taken over",
+                        hint="replace it first (specctl apply --recreate-shared, once specctl "
+                        "runs both colours), or make hooks.migrate not a contract migration",
+                    )
                 steps.append(
                     Step(
                         name=StepName.MAINTENANCE,

@@ -427,6 +427,11 @@ class PreChecks(Strict):
     min_disk: Size = "10G"
     min_memory: Size = "4096M"
     cert_warn_days: int = Field(default=30, ge=0)
+    secrets: Literal["fail", "warn"] = Field(
+        default="fail",
+        description="An env file or the fingerprint key that other users can read, or that "
+        "another user owns: the env_files check fails (or only warns).",
+    )
     skip: list[str] = []
 
 

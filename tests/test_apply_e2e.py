@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -112,6 +113,29 @@ def test_apply_blue_then_the_plan_is_empty(box: Sandbox) -> None:
     assert web["state"] == "running" and web["health"] == "healthy"
     log = sorted((box.root / "logs" / "deployment").glob("deployment-*.log"))
     assert log and "switch" in log[-1].read_text()
+
+
+def listening(ports: set[int]) -> dict[int, set[str]]:
+    """The host's listening TCP sockets on these ports, as `ss` lists them: port -> addresses."""
+    done = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True)
+    out: dict[int, set[str]] = {}
+    for line in done.stdout.splitlines():
+        local = line.split()[3]  # 127.0.0.1:24100, [::]:24080, *:24080
+        address, _, port = local.rpartition(":")
+        if port.isdigit() and int(port) in ports:
+            out.setdefault(int(port), set()).add(address.strip("[]"))
+    return out
+
+
+def test_only_the_proxy_listens_beyond_loopback(box: Sandbox) -> None:
+    """With blue deployed: the colour's published ports listen on loopback only; nginx's port
+    is the one on every address (what `ss -ltn` shows a user)."""
+    services = {BASE + 100, BASE + 101}  # blue web and api
+    found = listening({*services, PUBLIC})
+    assert set(found) == {*services, PUBLIC}, found
+    for port in services:
+        assert found[port] <= {"127.0.0.1", "::1"}, (port, found[port])
+    assert found[PUBLIC] & {"0.0.0.0", "::", "*"}, found[PUBLIC]
 
 
 @pytest.mark.parametrize("args", [(), ("--target", "blue")], ids=["default", "explicit"])

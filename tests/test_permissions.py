@@ -503,21 +503,40 @@ def test_target_picks_a_colour_and_the_shared_paths(tmp_path: Path) -> None:
 
 
 def test_check_pre_names_env_files_and_the_key_others_can_read(tmp_path: Path) -> None:
+    """Fails by default (checks.pre.secrets: warn only warns), names the file and never its
+    contents; `fix-permissions` repairs it (a dry run first), and the check passes."""
     text = SPEC.replace(
         "    port: 8080\n",
         '    port: 8080\n    env_files: [".env.{color}"]\n    required_env: [API_KEY]\n',
     )
-    project = load_project(write_spec(tmp_path, text))
+    spec_path = write_spec(tmp_path, text)
+    project = load_project(spec_path)
     put(tmp_path / ".env.blue", "API_KEY=never-shown-5f3b\n", mode=0o644)
     put(tmp_path / ".env.green", "API_KEY=never-shown-5f3b\n", mode=0o600)
     put(tmp_path / ".specctl" / "fingerprint.key", "k" * 32, mode=0o640)
+    os.chown(tmp_path / ".env.green", 4242, 4242)  # another user's: they could change it
     ctx = Context(project=project, desired=project.desired("blue"))
     assert check_env_files(ctx) == (
-        "warn",
-        ".env.blue: holds secrets, but other users have access (mode 0644); chmod 600 .env.blue; "
+        "fail",
+        ".env.blue: holds secrets, but other users have access (mode 0644); specctl "
+        "fix-permissions repairs it; "
+        ".env.green: holds secrets, but it is owned by uid 4242, not uid 0 (specctl's); specctl "
+        "fix-permissions repairs it; "
         ".specctl/fingerprint.key: holds secrets, but other users have access (mode 0640); "
-        "chmod 600 .specctl/fingerprint.key",
+        "specctl fix-permissions repairs it",
     )
-    (tmp_path / ".env.blue").chmod(0o600)
-    (tmp_path / ".specctl" / "fingerprint.key").chmod(0o600)
+    lenient = load_project(write_spec(tmp_path, text + "checks: {pre: {secrets: warn}}\n"))
+    assert check_env_files(Context(project=lenient, desired=lenient.desired("blue")))[0] == "warn"
+
+    dry = run_cli("-f", str(spec_path), "fix-permissions", "--dry-run", "-t", "all")
+    assert dry.code == 0, dry.out + dry.err
+    assert "  .env.blue  chmod 0644 -> 0600" in dry.out
+    assert "  .env.green  chown 4242 -> 0" in dry.out
+    assert "never-shown" not in dry.out + dry.err
+    assert (tmp_path / ".env.blue").stat().st_mode & 0o777 == 0o644  # a dry run changes nothing
+    fixed = run_cli("-f", str(spec_path), "fix-permissions", "-t", "all")
+    assert fixed.code == 0, fixed.out + fixed.err
+    assert "and 3 on files holding secrets" in fixed.out, fixed.out
+    assert (tmp_path / ".env.blue").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / ".env.green").stat().st_uid == 0
     assert check_env_files(ctx)[0] == "pass"

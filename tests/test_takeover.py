@@ -213,3 +213,25 @@ def test_theirs_are_replaced_only_once_specctl_runs_both_colours() -> None:
         spec, desired, live, active=active, env_prints={"blue": {}, "green": {}}, requested="blue"
     )
     assert blue.step(StepName.DEPLOY).leftovers == ["shop-web-1"]  # gives way to specctl's
+
+
+def test_only_an_nginx_on_the_proxys_port_is_taken_for_it() -> None:
+    spec = _spec()
+    desired = _desired(spec)
+    port = [LivePort(ip="0.0.0.0", host=31999, container=3478)]
+    turn = container("coturn", image="coturn/coturn:4", published=port)
+    theirs = container("edge", image="nginx:1.25", published=port)
+    assert match_takeovers(spec, desired, [turn], base=None, network="n") == []
+    assert [
+        t.container for t in match_takeovers(spec, desired, [theirs], base=None, network="n")
+    ] == ["edge"]
+    # specctl's own proxy runs: nothing else is ever nginx for it.
+    assert (
+        match_takeovers(spec, desired, [theirs], base=None, network="n", proxy_running=True) == []
+    )
+
+
+def test_a_plain_container_named_for_the_project_is_matched() -> None:
+    spec = _spec()
+    found = match_takeovers(spec, _desired(spec), [container("shop-db")], base=None, network="n")
+    assert [(t.address, t.why) for t in found] == [("shared.service.db", "named shop-db")]

@@ -21,7 +21,7 @@ from docker.errors import DockerException
 
 from specctl.appliers.engine import client_for, new_client, running_container
 from specctl.appliers.envfiles import read_env
-from specctl.appliers.observe import live_config_path
+from specctl.appliers.observe import live_config_path, observe_containers
 from specctl.appliers.project import Project
 from specctl.compiler.backup_manifest import MANIFEST, manifest_problems
 from specctl.compiler.retention import Dated, select_prunable
@@ -89,6 +89,7 @@ def database_container(
     if db is None:
         return None
     svc = desired.service(db.service)
+    observe_containers(project)  # a database taken over is found as well (engine.STAND_INS)
     container = running_container(svc.project, svc.name)
     if container is None:
         return None

@@ -8,7 +8,8 @@ import hashlib
 from pathlib import Path
 
 from specctl.appliers.checks.base import FAIL, WARN, Context, Finding, Outcome, plural, summarize
-from specctl.appliers.envfiles import key_path, read_env
+from specctl.appliers.envfiles import read_env
+from specctl.appliers.secrets import exposures
 from specctl.schemas.desired import DesiredPath
 from specctl.schemas.units import size_bytes
 
@@ -19,12 +20,10 @@ def check_env_files(ctx: Context) -> Outcome:
     project, desired = ctx.project, ctx.desired
     findings: list[Finding] = []
     count = 0
-    secret_files = {f"{project.spec.state_dir}/fingerprint.key": key_path(project)}
     for svc in (*desired.services, *desired.shared):
         for rel in svc.env_files:
             if not project.path(rel).is_file():
                 findings.append((FAIL, f"{svc.address}: {rel} is missing"))
-            secret_files[rel] = project.path(rel)
         values = read_env(project, svc)
         for name in svc.required_env:
             count += 1
@@ -32,21 +31,11 @@ def check_env_files(ctx: Context) -> Outcome:
                 continue
             if not (values.get(name) or ""):
                 findings.append((FAIL, f"{svc.address}: {name} is missing or empty"))
-    for rel, path in sorted(secret_files.items()):
-        mode = open_mode(path)
-        if mode is not None:
-            problem = f"{rel}: holds secrets, but other users have access (mode {mode})"
-            findings.append((WARN, f"{problem}; chmod 600 {rel}"))
+    status = FAIL if project.spec.checks.pre.secrets == "fail" else WARN
+    for found in exposures(project):
+        fix = "specctl fix-permissions repairs it" if found.fixes() else "chown it by hand"
+        findings.append((status, f"{found.problem()}; {fix}"))
     return summarize(findings, f"every required variable is set ({count} checked)")
-
-
-def open_mode(path: Path) -> str | None:
-    """The mode of a file that holds secrets, when group or others have any access to it."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:  # missing: reported above, or (the key) made 0600 when first needed
-        return None
-    return f"{mode:04o}" if mode & 0o077 else None
 
 
 # --- TLS ------------------------------------------------------------------------------------------

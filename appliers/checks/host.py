@@ -29,6 +29,7 @@ from specctl.compiler.exposure import live_exposure
 from specctl.schemas.desired import DesiredService
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import LiveContainer
+from specctl.schemas.spec import COLORS
 from specctl.schemas.units import size_bytes
 
 LISTEN = "0A"  # the TCP state column of /proc/net/tcp
@@ -208,7 +209,24 @@ def _exposed(ctx: Context) -> list[Finding]:
     return [
         (WARN, f"{line} (reachable without nginx)")
         for line in live_exposure(containers, proxy=proxy)
-    ]
+    ] + _unknown(ctx, containers)
+
+
+def _unknown(ctx: Context, containers: list[LiveContainer]) -> list[Finding]:
+    """A warning per host port this project's containers publish that the spec does not (an
+    old release's, a port added by hand): open on the host, and nobody planned it."""
+    project = ctx.project
+    spec_ports = {p.host for p in project.spec.proxy.ports}
+    for color in COLORS:
+        desired = project.desired(color)
+        spec_ports |= {s.host_port for s in (*desired.services, *desired.shared) if s.host_port}
+    out = []
+    for c in containers:
+        if not c.running or c.adopted is not None:
+            continue
+        for port in sorted({p.host for p in c.published} - spec_ports):
+            out.append((WARN, f"{port} is published by {c.name} but not in the spec"))
+    return out
 
 
 def port_free(port: int) -> bool:
