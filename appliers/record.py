@@ -19,6 +19,8 @@ from specctl.appliers.project import Project
 from specctl.compiler.events import resource, run_event, step_event
 from specctl.schemas.errors import SpecctlError
 
+LOG_MODE = 0o640  # deployment logs and the audit log: owner and group read them
+
 if TYPE_CHECKING:
     from specctl.appliers.notify import Notifier
 
@@ -60,7 +62,10 @@ class Recorder:
         folder = log_dir(self.project)
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / f"{self.kind}-{stamp(self.started)}.log"
-        self._log = self.log_path.open("a", encoding="utf-8")
+        # Logs name hosts, containers and what changed (secrets are masked): not for every
+        # local user, so owner and group only, like /var/log.
+        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_MODE)
+        self._log = os.fdopen(fd, "a", encoding="utf-8")
 
     def started_notice(self, record: dict[str, Any]) -> None:
         """Tell the channels that listen for apply.started (in the background)."""
@@ -125,7 +130,7 @@ def _append_line(path: Path, doc: dict[str, Any]) -> None:
     """One JSON line, appended with O_APPEND so writers never interleave."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, LOG_MODE)
     try:
         os.write(fd, line.encode("utf-8"))
     finally:

@@ -116,3 +116,16 @@ def test_a_step_that_crashes_is_undone_like_one_that_fails(tmp_path: Path) -> No
         ("health", "failed"),
     ]
     rec.close()
+
+
+def test_logs_and_the_audit_log_are_not_for_every_local_user(tmp_path: Path) -> None:
+    """They name hosts, containers and changes (secrets masked): owner and group only (#16)."""
+    proj = project(tmp_path)
+    rec = Recorder(proj, "deployment", out=io.StringIO())
+    with audited(proj, "apply", rec=rec):
+        rec.step(StepResult("deploy", "ok", 1.0, "green started"))
+    rec.close()
+    written = sorted(p for p in log_dir(proj).rglob("*") if p.is_file())
+    assert written, "nothing logged"
+    for path in [rec.log_path, *written]:
+        assert path.stat().st_mode & 0o777 == 0o640, path
