@@ -97,13 +97,12 @@ def observe_takeover(project: Project) -> tuple[list[LiveContainer], list[Takeov
     takeovers: list[Takeover] = []
     if others and project.spec.engine.kind != "swarm":
         desired = {color: project.desired(color) for color in COLORS}
-        base = project.spec.proxy.base
         proxy = desired[COLORS[0]].proxy
         takeovers = match_takeovers(
             project.spec,
             desired,
             others,
-            base=os.path.realpath(project.path(base)) if base else None,
+            base=_base_path(project),
             network=desired[COLORS[0]].network,
             proxy_running=any(
                 c.running and c.project == proxy.project and c.service == proxy.name for c in mine
@@ -256,9 +255,14 @@ def observe_nginx(project: Project, desired: Desired, containers: list[LiveConta
 
 def adopted_config(project: Project, proxy: LiveContainer) -> Path | None:
     """The host file of the config a taken-over nginx loads (see compiler/adopt)."""
-    base = project.spec.proxy.base
-    found = config_mount(proxy, os.path.realpath(project.path(base)) if base else None)
+    found = config_mount(proxy, _base_path(project))
     return Path(found) if found else None
+
+
+def _base_path(project: Project) -> str | None:
+    """proxy.base on this host, symlinks resolved (as a mount source names it)."""
+    base = project.spec.proxy.base
+    return os.path.realpath(project.path(base)) if base else None
 
 
 def _collect_upstreams(

@@ -27,7 +27,7 @@ def join(project: Project, desired: Desired) -> list[str]:
         if t.joined or not t.aliases:
             continue
         try:
-            api().connect_container_to_network(t.id, desired.network, aliases=t.aliases or None)
+            api().connect_container_to_network(t.id, desired.network, aliases=t.aliases)
         except DockerException as exc:
             raise api_error(
                 f"{t.address}: {t.container} cannot join {desired.network}", exc
