@@ -11,7 +11,7 @@ from pathlib import Path
 
 from docker.errors import DockerException
 
-from specctl.appliers import pidfd
+from specctl.appliers import handover, pidfd
 from specctl.appliers.engine import api
 from specctl.appliers.errors import api_error
 from specctl.appliers.observe import PREVIOUS, live_config_path, loaded_marker
@@ -63,12 +63,14 @@ def stage(project: Project, text: str) -> Path:
 @dataclass
 class Ready:
     """What staging learnt for the switch that follows: the proxy container, the workers that
-    served before (the switch proof waits until none of them accepts connections any more) and
-    a pidfd to signal its master with (see pidfd), both taken before the config changes."""
+    served before (the switch proof waits until none of them accepts connections any more), a
+    pidfd to signal its master with (see pidfd) and pidfds on those workers (see handover),
+    all taken before the config changes."""
 
     proxy: str
     workers: frozenset[str] | None
-    handle: int | None = None
+    handle: pidfd.Handle | None = None
+    old: handover.OldWorkers | None = None
 
     @classmethod
     def now(cls, proxy: str) -> Ready:
@@ -76,15 +78,31 @@ class Ready:
 
         return cls(proxy, serving_workers(proxy))
 
+    @classmethod
+    def held(cls, proxy: str) -> Ready:
+        """`now`, holding nginx's master and its workers where the engine runs on this host."""
+        handle = pidfd.prepare(proxy)
+        ready = cls.now(proxy)
+        ready.handle = handle
+        if handle is not None and ready.workers:
+            ready.old = handover.hold(handle.pid, ready.workers)
+        return ready
+
+    def release(self) -> None:
+        """Give back what is held, when the switch will not use it."""
+        pidfd.close(self.handle)
+        self.handle = None
+        if self.old is not None:
+            self.old.release()
+            self.old = None
+
 
 def validate_staged(container_id: str) -> Ready:
     """`nginx -t` of the staged config, inside the running proxy; readies the reload."""
-    handle = pidfd.prepare(container_id)
-    ready = Ready.now(container_id)
-    ready.handle = handle
+    ready = Ready.held(container_id)
     code, output = exec_in(container_id, nginx_test_argv(f"{NGINX_CONFIG_DIR}/{NEXT}"))
     if code != 0:
-        pidfd.close(handle)
+        ready.release()
         raise ApplyError(
             f"proxy.nginx: the new config was rejected by `nginx -t` (exit {code}): {output}",
             hint="the live config was not touched; fix the spec or the base config",
@@ -146,10 +164,17 @@ def _routes(blocks: dict[str, list[Block]], upstream: DesiredUpstream) -> bool:
 def reload(ready: Ready) -> None:
     """SIGHUP to nginx's master (PID 1 in the proxy container, started with -c NGINX_CONFIG):
     through the pidfd opened when the config was staged, else one API call. The config was
-    validated with `nginx -t` first; the proof that follows catches a reload nginx refused."""
+    validated with `nginx -t` first; the proof that follows catches a reload nginx refused.
+    Through the pidfd, the old workers are then told to stop accepting as soon as a new one
+    runs (see handover)."""
     handle, ready.handle = ready.handle, None
+    old, ready.old = ready.old, None
     if handle is not None and pidfd.send(handle, signal.SIGHUP):
+        if old is not None:
+            handover.hand_over(old)
         return
+    if old is not None:
+        old.release()
     try:
         api().kill(ready.proxy, signal="SIGHUP")
     except DockerException as exc:

@@ -12,12 +12,21 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from specctl.appliers.engine import api
 
 
-def prepare(container_id: str) -> int | None:
+@dataclass(frozen=True)
+class Handle:
+    """A pidfd on a container's main process, and that process's pid on this host."""
+
+    fd: int
+    pid: int
+
+
+def prepare(container_id: str) -> Handle | None:
     """A pidfd on the container's main process, for `send`; None when that is not possible."""
     if not hasattr(os, "pidfd_open") or not api().base_url.startswith("http+docker://localhost"):
         return None
@@ -38,24 +47,23 @@ def prepare(container_id: str) -> int | None:
     if not ours:
         os.close(handle)
         return None
-    return handle
+    return Handle(handle, pid)
 
 
-def send(handle: int, signum: signal.Signals) -> bool:
+def send(handle: Handle, signum: signal.Signals) -> bool:
     """Signal through a pidfd from `prepare`, and close it; False when that failed (the process
     is gone, or this user may not signal it)."""
     try:
-        signal.pidfd_send_signal(handle, signum)
+        signal.pidfd_send_signal(handle.fd, signum)
         return True
     except OSError:
         return False
     finally:
-        with contextlib.suppress(OSError):
-            os.close(handle)
+        close(handle)
 
 
-def close(handle: int | None) -> None:
+def close(handle: Handle | None) -> None:
     """Give back a pidfd that will not be used."""
     if handle is not None:
         with contextlib.suppress(OSError):
-            os.close(handle)
+            os.close(handle.fd)

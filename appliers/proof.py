@@ -5,12 +5,12 @@ Requests go where users' requests go: the proxy's HTTPS port when it has one (wi
 name as SNI and Host, so the base config's own server block answers), else its HTTP port.
 
 nginx keeps its old workers accepting connections for 100 ms after a reload (a fixed pause in
-its master process), so answers right after the signal come from either colour, whatever they
-say. A switch counts as proven once nginx provably routes every new connection with the new
-config (each worker that served before the reload is gone or shutting down) and then each
-upstream answers without a server error, STABLE times in a row; an application that names its
-colour in the colour header must name the new one (most real applications send no such header
-and need not)."""
+its master process; with the engine on this host specctl cuts it short, see handover), so
+answers right after the signal come from either colour, whatever they say. A switch counts as
+proven once nginx provably routes every new connection with the new config (each worker that
+served before the reload is gone or shutting down) and then each upstream answers without a
+server error, STABLE times in a row; an application that names its colour in the colour header
+must name the new one (most real applications send no such header and need not)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from specctl.appliers import compose, nginx, pidfd
+from specctl.appliers import compose, nginx
 from specctl.appliers.engine import running_container
 from specctl.appliers.nginx import Ready
 from specctl.appliers.observe import (
@@ -72,7 +72,7 @@ def switch_staged(
     nginx.install_staged(project, remember=remember)
     if proxy is not None and (ready is None or ready.proxy != proxy):
         if ready is not None:
-            pidfd.close(ready.handle)
+            ready.release()
         ready = Ready.now(proxy)
     reload = Reload(proxy, ready.workers if proxy is not None and ready else None)
     if proxy is not None and ready is not None:
@@ -184,16 +184,14 @@ def stage_adopted(
             serving, desired, filename=str(proxy.config), servers=_theirs(project, desired)
         )
     nginx.stage(project, new)
-    handle = pidfd.prepare(proxy.id)
-    ready = Ready.now(proxy.id)
-    ready.handle = handle
+    ready = Ready.held(proxy.id)
     _write_in_place(proxy.config, new)
     try:
         code, output = nginx.exec_in(proxy.id, ["nginx", "-t", "-q"])
     finally:
         _write_in_place(proxy.config, serving)
     if code != 0:
-        pidfd.close(handle)
+        ready.release()
         raise ApplyError(
             f"proxy.nginx: {proxy.name} rejected the new config with `nginx -t` (exit {code}): "
             f"{output}",
@@ -268,7 +266,7 @@ def switch_adopted(
     _remember(project, proxy)
     if ready is None or ready.proxy != proxy.id:
         if ready is not None:
-            pidfd.close(ready.handle)
+            ready.release()
         ready = Ready.now(proxy.id)
     reload = Reload(proxy.id, ready.workers)
     _write_in_place(proxy.config, staged)

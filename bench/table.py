@@ -130,9 +130,11 @@ def switch_latency(section: dict[str, Any]) -> str:
         "workers from before the reload no longer accept connections (`docker top`), then 3 "
         "answers in a row from the new colour, each on a new connection. nginx itself keeps its "
         "old workers accepting for 100 ms after a reload (`ngx_msleep(100)` in its master "
-        "process), so a load client's new connections reach the new colour only by chance "
-        "before that: about 100 ms is nginx's floor for this figure, and the proof cannot be "
-        "shorter.\n"
+        "process; while both accept, the kernel wakes the old workers first), so with the engine "
+        "on this host specctl tells the old workers to stop accepting (SIGQUIT through pidfds "
+        "opened while staging, nginx's own graceful shutdown) as soon as a worker of the new "
+        "config runs (`appliers/handover.py`); elsewhere nginx's 100 ms is the floor of this "
+        "figure.\n"
     )
     return text
 
