@@ -104,6 +104,18 @@ def remove_images(repository: str) -> None:
         subprocess.run(["docker", "rmi", "-f", *listed], capture_output=True, check=False)
 
 
+def listening(ports: set[int]) -> dict[int, set[str]]:
+    """The host's listening TCP sockets on these ports, as `ss` lists them: port -> addresses."""
+    done = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True)
+    out: dict[int, set[str]] = {}
+    for line in done.stdout.splitlines():
+        local = line.split()[3]  # 127.0.0.1:24100, [::]:24080, *:24080
+        address, _, port = local.rpartition(":")
+        if port.isdigit() and int(port) in ports:
+            out.setdefault(int(port), set()).add(address.strip("[]"))
+    return out
+
+
 def remove_project(name: str) -> None:
     """Remove every container, network and volume of a specctl project (by its labels)."""
     import docker

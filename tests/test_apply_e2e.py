@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ import pytest
 
 from specctl.appliers.loadgen import Load, describe
 from specctl.appliers.lock import project_lock
-from tests.conftest import Result, Sandbox, remove_project
+from tests.conftest import Result, Sandbox, listening, remove_project
 from tests.e2e_spec import files, spec_text
 
 NAME = "e2e1"
@@ -113,18 +112,6 @@ def test_apply_blue_then_the_plan_is_empty(box: Sandbox) -> None:
     assert web["state"] == "running" and web["health"] == "healthy"
     log = sorted((box.root / "logs" / "deployment").glob("deployment-*.log"))
     assert log and "switch" in log[-1].read_text()
-
-
-def listening(ports: set[int]) -> dict[int, set[str]]:
-    """The host's listening TCP sockets on these ports, as `ss` lists them: port -> addresses."""
-    done = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True)
-    out: dict[int, set[str]] = {}
-    for line in done.stdout.splitlines():
-        local = line.split()[3]  # 127.0.0.1:24100, [::]:24080, *:24080
-        address, _, port = local.rpartition(":")
-        if port.isdigit() and int(port) in ports:
-            out.setdefault(int(port), set()).add(address.strip("[]"))
-    return out
 
 
 def test_only_the_proxy_listens_beyond_loopback(box: Sandbox) -> None:

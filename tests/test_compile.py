@@ -203,6 +203,15 @@ def test_the_example_specs_publish_no_service_beyond_loopback() -> None:
             assert published and all(s.host_ip == "127.0.0.1" for s in published), name
 
 
+def test_the_swarm_example_publishes_nothing_but_nginx() -> None:
+    """config/demo-swarm.yaml: its services are reached over the overlay network only."""
+    project = load_project(REPO / "config" / "demo-swarm.yaml")
+    for color in ("blue", "green"):
+        desired = project.expanded(color)
+        assert [s.address for s in (*desired.services, *desired.shared) if s.host_port] == []
+    assert [p.host for p in project.spec.proxy.ports] == [18180]
+
+
 def test_a_dollar_in_a_command_or_health_check_reaches_the_container() -> None:
     """`$$APP` in the spec is `$APP` for the container's shell: the compose file doubles it
     again in `command` and in the health-check test, or Compose would fill it from the host."""
