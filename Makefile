@@ -1,5 +1,5 @@
 # The two commands of the README, plus the setup they both run first.
-.PHONY: setup demo demo-swarm test lint evidence
+.PHONY: setup demo demo-swarm test lint evidence mutants
 
 setup:
 	bash testbed/setup.sh
@@ -22,3 +22,8 @@ lint: setup
 # docs/RELIABILITY.md from a run of the fault suite (make test never rewrites it).
 evidence: setup
 	SPECCTL_EVIDENCE=1 .venv/bin/python -m pytest tests/test_faults.py tests/test_kills.py
+
+# Mutation testing of compiler/ and schemas/ with mutmut against the pure tests (docs/MUTATIONS.md).
+# Results stay in .mutmut/; `bash testbed/mutants.sh results` lists the survivors.
+mutants:
+	bash testbed/mutants.sh
