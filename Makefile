@@ -23,7 +23,7 @@ lint: setup
 evidence: setup
 	SPECCTL_EVIDENCE=1 .venv/bin/python -m pytest tests/test_faults.py tests/test_kills.py
 
-# Mutation testing of compiler/ and schemas/ with mutmut against the pure tests (docs/MUTATIONS.md).
-# Results stay in .mutmut/; `bash testbed/mutants.sh results` lists the survivors.
+# Mutation testing of compiler/ and schemas/ with mutmut against the pure tests, group by group
+# (testbed/mutants.groups), then the score table (docs/MUTATIONS.md). Results stay in .mutmut-*/.
 mutants:
-	bash testbed/mutants.sh
+	bash testbed/mutants_all.sh

@@ -40,23 +40,31 @@ def access_log() -> str:
 def with_access_log(text: str, color: str, *, filename: str) -> str:
     """A base config with specctl's log added: `log_format` and `access_log` right after the
     `http {` brace, and an `access_log` after each server- or location-level `access_log` that
-    is not `off`. Lines are only extended, never added."""
+    is not `off` (once per block: after its last one). Lines are only extended, never added."""
     lines = text.split("\n")
-    extra: dict[int, str] = {}  # 1-based line -> what to add at its end (or after the brace)
     http_line = None
+    blocks = 0  # blocks opened so far: each block's number
+    opened: list[int] = []  # the numbers of the blocks the walk is in
+    last_log: dict[int, int] = {}  # block -> the line of the `;` of its last access_log
     for event in walk(text, filename=filename):
-        if event.kind == "open" and event.directive == "http" and not event.stack:
-            http_line = event.line
+        if event.kind == "open":
+            if event.directive == "http" and not event.stack:
+                http_line = event.line
+            blocks += 1
+            opened.append(blocks)
+        elif event.kind == "close":
+            opened.pop()
         elif (
-            event.kind == "statement"
-            and event.directive == "access_log"
+            event.directive == "access_log"
             and "http" in event.stack
             and event.stack[-1] != "http"
             and len(event.words) >= 2
             and event.words[1][0] not in ("off", TARGET)
         ):
-            last = event.words[-1][1]
-            extra[last] = extra.get(last, "") + " " + access_log()
+            last_log[opened[-1]] = event.line  # specctl's log goes once per block, after its last
+    extra: dict[int, str] = {}  # 1-based line -> what to add at its end
+    for line in last_log.values():
+        extra[line] = extra.get(line, "") + " " + access_log()
     if http_line is None:
         return text
     index = http_line - 1  # the line of the block's `{`

@@ -56,7 +56,8 @@ def detect_active(desired: Desired, live: Live) -> Active:
         return Active(
             color=color,
             state="dangling",
-            detail=f"nginx routes to {color}, but {names} is not running",
+            detail=f"nginx routes to {color}, but {names} {'is' if len(missing) == 1 else 'are'} "
+            "not running",
         )
     note = "" if live.nginx.running else " (the nginx container is not running)"
     state: ActiveState = "blue" if color == "blue" else "green"

@@ -189,7 +189,7 @@ class _Constructor(RoundTripConstructor):
     def construct_object(self, node: Any, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
             if not isinstance(node, ScalarNode):
                 message = f"cannot read this value ({type(exc).__name__}: {exc})"
                 raise ConstructorError(None, None, message, node.start_mark) from None
@@ -220,7 +220,7 @@ class _Budget:
         self.nodes = MAX_NODES
         self.chars = MAX_SPEC_BYTES
 
-    def spend(self, path: Path, positions: Positions, *, chars: int = 0) -> None:
+    def spend(self, path: Path, positions: Positions, *, chars: int) -> None:
         self.nodes -= 1
         self.chars -= chars
         if self.nodes < 0:

@@ -42,8 +42,8 @@ def check_allow(value: str) -> str:
 def page(settings: Settings) -> str:
     """The 503 page, one line; `$`, quotes and backslashes written as HTML entities (an nginx
     string would read `$` as a variable)."""
-    text = html.escape(settings.message, quote=True)
-    text = text.replace("$", "&#36;").replace("\\", "&#92;").replace("'", "&#39;")
+    text = html.escape(settings.message, quote=True)  # quotes too: ' is &#x27;
+    text = text.replace("$", "&#36;").replace("\\", "&#92;")
     text = " ".join(text.split())
     return (
         "<!doctype html><html><head><meta charset=utf-8><title>Maintenance</title></head>"
@@ -76,7 +76,7 @@ def with_maintenance(
     lines = text.split("\n")
     http_line: int | None = None
     server_lines: set[int] = set()
-    turned: list[int] = []
+    turned: list[tuple[int, str]] = []  # (line, target): the target when the statement spans lines
     server_at: int | None = None
     for event in walk(text, filename=filename):
         if event.kind == "open" and event.directive == "http" and not event.stack:
@@ -92,18 +92,28 @@ def with_maintenance(
             and server_at is not None
         ):
             server_lines.add(server_at)
-            turned.append(event.words[-1][1])
+            first, last = event.words[0], event.words[-1]
+            turned.append((last[1], last[0] if first[1] != last[1] else ""))
     if http_line is None or not turned:
         raise CompileError(
             f"{filename}: no location passes requests to a managed upstream; maintenance mode "
             "would change nothing"
         )
-    for number in sorted(set(turned)):
-        lines[number - 1] = _turn(lines[number - 1], upstreams)
+    for number, target in sorted(set(turned)):
+        line = lines[number - 1]
+        lines[number - 1] = _after_statement(line, target) if target else _turn(line, upstreams)
     for number in server_lines:
         lines[number - 1] = after_brace(lines[number - 1], "server", _location(settings))
     lines[http_line - 1] = after_brace(lines[http_line - 1], "http", _geo(settings))
     return "\n".join(lines), len(turned)
+
+
+def _after_statement(line: str, target: str) -> str:
+    """The check after the `;` that ends a `proxy_pass` begun on an earlier line, `target` (its
+    last word) being on this one."""
+    code = code_part(line)
+    end = code.index(";", code.index(target) + len(target)) + 1
+    return line[:end] + _TURN + line[end:]
 
 
 def _host(target: str) -> str:

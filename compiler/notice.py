@@ -141,22 +141,19 @@ def _notice(record: Mapping[str, Any], *, project: str, result: str) -> Notice:
 
 def _title(n: Notice) -> str:
     what = f"{n.kind} to {n.target}" if n.target and n.kind in ("apply", "rollback") else n.kind
-    word = "started" if n.result == "started" else _RESULT_WORDS.get(n.result, n.result)
+    word = _RESULT_WORDS.get(n.result, n.result)
     if "bake.breach" in n.events:
         word += " (bake breach)"
-    elif n.result != "started" and n.events == ("lock.taken_over",):
+    elif n.events == ("lock.taken_over",):  # a start raises apply.started or nothing
         word += " (lock taken over)"
     return _one_line(f"specctl: {what} {word} on {n.project}")
 
 
 def _lines(n: Notice, plan: Mapping[str, Any]) -> list[str]:
-    lines: list[str] = []
-    if n.result == "started":
-        lines.append("result: started")
-    else:
-        took = f" after {duration(n.seconds)}" if n.seconds is not None else ""
-        step = f" (step {n.failed_step})" if n.failed_step else ""
-        lines.append(f"result: {n.result}{took}{step}")
+    # A start knows no duration and no failed step: its line is `result: started`.
+    took = f" after {duration(n.seconds)}" if n.seconds is not None else ""
+    step = f" (step {n.failed_step})" if n.failed_step else ""
+    lines = [f"result: {n.result}{took}{step}"]
     if n.target or n.previous:
         colour = f"colour: {n.target or '?'} (before: {n.previous or 'none'})"
         if n.active:
@@ -217,7 +214,7 @@ def summary_text(plan: Mapping[str, Any]) -> str:
         return ""
 
     def n(key: str) -> int:
-        value = s.get(key, 0)
+        value = s.get(key)
         return value if isinstance(value, int) else 0
 
     parts = [f"{n('add')} to add", f"{n('change')} to change", f"{n('destroy')} to destroy"]

@@ -134,7 +134,8 @@ def plan_path_fixes(
     if desired.cleanup is not None:
         older_than = str(desired.cleanup["older_than"])
         folder = str(desired.cleanup["subdir"]).strip("/")
-        if listing.tree.get(folder, Entry("other", 0, 0, 0)).kind == "dir":
+        cleaned = listing.tree.get(folder)
+        if cleaned is not None and cleaned.kind == "dir":
             for rel in stale(listing.tree, folder, older_than=older_than, now=now):
                 out.fixes.append(Fix("remove", rel, note=f"temp file older than {older_than}"))
                 listing.remove(rel)

@@ -4,7 +4,7 @@ its options read; pure."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from specctl.schemas.errors import SpecctlError
 from specctl.schemas.live import LiveContainer
@@ -78,6 +78,8 @@ def parse_since(text: str | None, *, now: float) -> float | None:
         raise SpecctlError(
             f"--since {text!r}: not a duration (10m, 2h) or a time (2026-12-02T04:00:00Z)"
         ) from None
+    if text.endswith("Z") and moment.tzinfo is None:  # a date alone drops its offset
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 

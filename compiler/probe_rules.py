@@ -236,7 +236,7 @@ def docker_time(text: str) -> float:
         raise ValueError(f"not a Docker timestamp: {text!r}")
     whole, fraction, zone = match.groups()
     micro = (fraction or "").ljust(6, "0")[:6]
-    stamp = datetime.fromisoformat(f"{whole}.{micro}{'+00:00' if zone == 'Z' else zone}")
+    stamp = datetime.fromisoformat(f"{whole}.{micro}{zone}")  # reads `Z` since Python 3.11
     return stamp.timestamp()
 
 

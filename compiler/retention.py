@@ -19,7 +19,9 @@ def select_prunable(
     oldest until at most `keep` are left. The newest `min_keep` always stay, however old: a
     host that has not deployed for a while must not lose its only backup."""
     ordered = sorted(backups, key=lambda b: (b.created, b.id))
-    protected = {b.id for b in ordered[len(ordered) - min_keep :]} if min_keep > 0 else set()
+    # Sliced from len - min_keep, not from -min_keep: none are protected for 0 (or less), where
+    # ordered[-0:] would be all of them; all of them for more than there are.
+    protected = {b.id for b in ordered[max(len(ordered) - min_keep, 0) :]}
     doomed = {b.id for b in ordered if b.created < now - max_age and b.id not in protected}
     left = [b for b in ordered if b.id not in doomed]
     for b in left[: max(len(left) - keep, 0)]:

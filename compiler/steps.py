@@ -108,7 +108,8 @@ def apply_steps(
         if removed:
             parts.append(f"remove {', '.join(_names(removed, desired))}")
         if leftovers:
-            parts.append(f"clean up {len(leftovers)} leftover containers")
+            n = len(leftovers)
+            parts.append(f"clean up {n} leftover container{'' if n == 1 else 's'}")
         if recreate:
             parts.append(f"recreate {', '.join(_names(recreate, desired))}")
         serving = active.color == color

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from specctl.compiler.validate_engine import engine_findings
-from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Service, Spec
+from specctl.schemas.spec import COLORS, OWNED_COMPOSE_KEYS, PRE_CHECKS, Mount, Service, Spec
 from specctl.schemas.units import size_bytes
 
 Where = tuple[str | int, ...]
@@ -22,6 +22,7 @@ def validate_meaning(spec: Spec) -> list[Finding]:
         _skips,
         _owner_only,
         _ports,
+        _proxy_ports,
         _references,
         _managed_paths,
         _escaping_paths,
@@ -51,7 +52,7 @@ def _services(spec: Spec) -> Iterator[tuple[str, Service, Place]]:
                 color: str = color,
                 keys: frozenset[str] = frozenset(override),
             ) -> Where | None:
-                if len(where) > 2 and where[2] in keys:
+                if where[2] in keys:
                     return ("services", name, "per_color", color, *where[2:])
                 return None
 
@@ -112,6 +113,27 @@ def _ports(spec: Spec) -> Iterator[Finding]:
             yield path, f"host port {port} of {owner} collides with {seen[port]}"
         else:
             seen.setdefault(port, owner)
+
+
+def _proxy_ports(spec: Spec) -> Iterator[Finding]:
+    """The proxy cannot publish one host port twice on one address (0.0.0.0 and :: are every
+    address of their family): Docker would refuse to start it."""
+    seen: list[tuple[int, int, str]] = []
+    for index, port_map in enumerate(spec.proxy.ports):
+        for earlier, port, bind in seen:
+            if port == port_map.host and (bind == port_map.bind or _overlap(bind, port_map.bind)):
+                yield (
+                    ("proxy", "ports", index, "host"),
+                    f"host port {port} on {port_map.bind} is published already by proxy.ports"
+                    f"[{earlier}] (on {bind})",
+                )
+                break
+        seen.append((index, port_map.host, port_map.bind))
+
+
+def _overlap(one: str, other: str) -> bool:
+    family = {":" in one, ":" in other}
+    return len(family) == 1 and bool({one, other} & {"0.0.0.0", "::"})
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -192,10 +214,10 @@ def _path_ref(spec: Spec, where: tuple[str | int, ...], name: str) -> Iterator[F
 
 
 def _mount_refs(
-    spec: Spec, where: tuple[str | int, ...], mount: object, scope: str
+    spec: Spec, where: tuple[str | int, ...], mount: Mount, scope: str
 ) -> Iterator[Finding]:
-    path_name = getattr(mount, "path", None)
-    volume_name = getattr(mount, "volume", None)
+    path_name = mount.path
+    volume_name = mount.volume
     if path_name is not None:
         if path_name not in spec.paths:
             yield (*where, "path"), _unknown("managed path", path_name, spec.paths)
@@ -266,15 +288,15 @@ def _escaping_paths(spec: Spec) -> Iterator[Finding]:
             mine.append((("services", name, "build", "context"), service.build.context))
         candidates += [(at, f) for w, f in mine if (at := place(w)) is not None]
     for where, path in candidates:
-        if path.startswith("/"):
-            continue
-        normal = posixpath.normpath(path.replace("{color}", "blue"))
+        # An absolute path stays absolute; `{color}` fills one whole name, never `.` or `..`.
+        normal = posixpath.normpath(path)
         if normal == ".." or normal.startswith("../"):
             yield where, f"{path!r} escapes the project root; keep paths inside it"
 
 
-# `scheme://user:password@host`: a password written into a URL.
-_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]+:([^\s/@]+)@", re.IGNORECASE)
+# `scheme://user:password@host`: a password written into a URL (Redis writes no user:
+# `redis://:password@host`).
+_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@", re.IGNORECASE)
 
 
 def _secret_literals(spec: Spec) -> Iterator[Finding]:
@@ -619,7 +641,7 @@ def _cycles(spec: Spec) -> Iterator[Finding]:
     done: set[str] = set()
     for start in sorted(graph):
         path: list[str] = []
-        stack = [(start, iter(graph.get(start, [])))]
+        stack = [(start, iter(graph[start]))]
         on_path = {start}
         path.append(start)
         while stack:

@@ -30,7 +30,7 @@ SWARM_IGNORED = (
 
 def engine_findings(spec: Spec) -> list[Finding]:
     if isinstance(spec.engine, SwarmEngine):
-        return list(_swarm(spec, spec.engine))
+        return list(_swarm(spec))
     return list(_compose(spec))
 
 
@@ -40,7 +40,7 @@ def _compose(spec: Spec) -> Iterator[Finding]:
         if svc.replicas != 1:
             yield (
                 (*where, "replicas"),
-                "more than one task needs engine: swarm (Compose runs one container per "
+                f"{svc.replicas} tasks need engine: swarm (Compose runs exactly one container per "
                 "service and colour)",
             )
         if svc.placement is not None:
@@ -50,7 +50,7 @@ def _compose(spec: Spec) -> Iterator[Finding]:
             yield (("paths", key, "shared"), "shared storage matters on engine: swarm only")
 
 
-def _swarm(spec: Spec, engine: SwarmEngine) -> Iterator[Finding]:
+def _swarm(spec: Spec) -> Iterator[Finding]:
     for name, svc in spec.services.items():
         yield from _swarm_service(spec, name, svc)
     for i, port in enumerate(spec.proxy.ports):

@@ -199,24 +199,6 @@ class Service(Strict):
         + " (environment merges, the others replace).",
     )
 
-    @model_validator(mode="after")
-    def _per_color(self) -> Service:
-        for color, override in self.per_color.items():
-            unknown = sorted(set(override) - PER_COLOR_KEYS)
-            if unknown:
-                raise ValueError(
-                    f"per_color.{color}: {', '.join(unknown)} cannot differ per colour "
-                    f"(these can: {', '.join(sorted(PER_COLOR_KEYS))})"
-                )
-            try:
-                self.for_color(color)
-            except ValidationError as exc:
-                error = exc.errors()[0]
-                where = ".".join(str(p) for p in error["loc"])
-                message = str(error["msg"]).removeprefix("Value error, ")
-                raise ValueError(f"per_color.{color}.{where}: {message}") from None
-        return self
-
     def for_color(self, color: str) -> Service:
         """This service as `color` runs it, with its per-colour differences applied."""
         override = {str(k): v for k, v in self.per_color.items()}.get(color)
@@ -243,6 +225,24 @@ class Service(Strict):
             raise ValueError("host_port needs port (the container port it publishes)")
         if "bind" in self.model_fields_set and self.host_port is None:
             raise ValueError("bind needs host_port (bind is the host address it is published on)")
+        return self
+
+    @model_validator(mode="after")
+    def _per_color(self) -> Service:  # after the service's own checks: they blame no colour
+        for color, override in self.per_color.items():
+            unknown = sorted(set(override) - PER_COLOR_KEYS)
+            if unknown:
+                raise ValueError(
+                    f"per_color.{color}: {', '.join(unknown)} cannot differ per colour "
+                    f"(these can: {', '.join(sorted(PER_COLOR_KEYS))})"
+                )
+            try:
+                self.for_color(color)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = "".join(f".{p}" for p in error["loc"])  # none for the whole service
+                message = str(error["msg"]).removeprefix("Value error, ")
+                raise ValueError(f"per_color.{color}{where}: {message}") from None
         return self
 
 

@@ -36,7 +36,7 @@ def compose_duration(duration: str) -> str:
     total = seconds(duration)
     if total == int(total):
         return f"{int(total)}s"
-    return f"{int(total * 1000)}ms"
+    return f"{round(total * 1000)}ms"  # int() would make 1s1ms 1000ms (1.001 * 1000 < 1001)
 
 
 def parse_size(value: object) -> str:
@@ -63,7 +63,7 @@ def parse_mode(value: object) -> str:
         )
     if not isinstance(value, str) or not re.fullmatch(r"0?[0-7]{3,4}", value):
         raise ValueError(f'must be an octal mode in quotes such as "0755" (got {value!r})')
-    return value if value.startswith("0") and len(value) == 4 else f"{int(value, 8):04o}"
+    return f"{int(value, 8):04o}"
 
 
 def parse_address(value: object) -> str:

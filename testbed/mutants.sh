@@ -12,7 +12,14 @@
 #   bash testbed/mutants.sh run 'specctl.schemas.units.*'  # only these mutants (mutmut's globs)
 #   bash testbed/mutants.sh results                        # or show NAME, browse, export-cicd-stats
 #
-# One mutant at a time unless MUTMUT_CHILDREN says otherwise. mutmut mutates code inside functions
+# One mutant at a time unless MUTMUT_CHILDREN says otherwise. For a quick loop while writing tests
+# for one module, narrow the mutants and the tests (its own mirror keeps the main results apart):
+#
+#   MUTMUT_STAGE=.mutmut-units MUTMUT_ONLY='schemas/units.py' \
+#     MUTMUT_TESTS='tests/test_units.py' bash testbed/mutants.sh
+#
+# which scores the module against those tests alone (a lower bound of the whole suite's score).
+# mutmut mutates code inside functions
 # only (not module-level constants, not functions with decorators other than
 # @staticmethod/@classmethod), so docs/MUTATIONS.md's hand mutations stay in hand_mutants.py.
 set -euo pipefail
@@ -24,7 +31,19 @@ if [ ! -x "$mutmut" ]; then
   exit 1
 fi
 
-stage=$repo/.mutmut
+stage=$repo/${MUTMUT_STAGE:-.mutmut}
+case $stage in "$repo"/.mutmut*) ;; *)
+  echo "mutants: MUTMUT_STAGE must be a folder named .mutmut* in the repository" >&2; exit 1 ;;
+esac
+only=""
+set -f  # the globs are mutmut's, not the shell's
+for glob in ${MUTMUT_ONLY:-compiler/* schemas/*}; do only+="\"src/specctl/$glob\", "; done
+selection='"tests/", "--ignore=tests/test_layers.py"'
+if [ -n "${MUTMUT_TESTS:-}" ]; then
+  selection=""
+  for test in $MUTMUT_TESTS; do selection+="\"$test\", "; done
+fi
+set +f
 mkdir -p "$stage"
 # A fresh copy every run, file times kept: mutmut re-mutates a file only when its source is newer
 # than the mutated copy it made before.
@@ -50,21 +69,21 @@ EOF
 # The project's pyproject (pytest settings, version) plus mutmut's settings.
 {
   cat pyproject.toml
-  cat <<'EOF'
+  cat <<EOF
 
 # Added by testbed/mutants.sh for the mirror in .mutmut/ only.
 [tool.mutmut]
 source_paths = ["src/specctl/"]
-only_mutate = ["src/specctl/compiler/*", "src/specctl/schemas/*"]
+only_mutate = [${only%, }]
 also_copy = ["config/", "generated/", "docs/", "mutmut_pure.py", "mutmut_child/"]
 use_git_change_detection = false
 pytest_add_cli_args = [
   "-p", "mutmut_pure", "-m", "not docker", "-p", "no:cacheprovider",
   "--hypothesis-seed=0", "--snapshot-warn-unused",
 ]
-# Every pure test: the tests of Docker are left out by mutmut_pure.py and `-m "not docker"`, and
+# Every pure test: the tests of Docker are left out by mutmut_pure.py and -m "not docker", and
 # test_layers.py, which reads cli/, compiler/, ... as text (there is no such folder in mutants/).
-pytest_add_cli_args_test_selection = ["tests/", "--ignore=tests/test_layers.py"]
+pytest_add_cli_args_test_selection = [${selection%, }]
 EOF
 } >"$stage/pyproject.toml"
 

@@ -8,7 +8,9 @@ mirror that script builds; `make test` never loads it).
   PYTHONPATH puts mutants/src first, ahead of the editable install, and mutmut's
   MUTANT_UNDER_TEST, inherited, selects the same mutant there. mutmut_child/sitecustomize.py
   keeps such a child on the original code during mutmut's stats run.
-- Hypothesis stops at the first failing example (no shrinking).
+- Hypothesis stops at the first failing example (no shrinking), and the hostile-input properties
+  try 15 examples each rather than 60 (HOSTILE_EXAMPLES): they are the slowest pure tests, and a
+  surviving mutant costs every test that reaches it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ours = [str(HERE / "src"), str(HERE / "mutmut_child")]
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p not in ours]
     os.environ["PYTHONPATH"] = os.pathsep.join([*ours, *rest])
+    os.environ.setdefault("HOSTILE_EXAMPLES", "15")  # read when tests/test_hostile.py is imported
     # The first failing example kills the mutant: Hypothesis need not shrink or explain it, which
     # takes longer than the test (tests/conftest.py has loaded its profile; the test modules,
     # imported after this, build their settings on this one).

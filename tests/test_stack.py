@@ -145,8 +145,8 @@ def test_swarm_checks(old: str, new: str, expected: str | None) -> None:
     [
         (
             "    replicas: 2\n",
-            "spec.yaml:6:5: services.web.replicas: more than one task needs engine: swarm "
-            "(Compose runs one container per service and colour)",
+            "spec.yaml:6:5: services.web.replicas: 2 tasks need engine: swarm "
+            "(Compose runs exactly one container per service and colour)",
         ),
         (
             "    placement: {role: worker}\n",

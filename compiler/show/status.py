@@ -18,9 +18,7 @@ def _row(name: str, svc: ServiceStatus) -> str:
     return line.rstrip()
 
 
-def _age(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
+def _age(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
