@@ -26,15 +26,15 @@ fi
 wanted=("$@")
 stages=()
 while IFS='|' read -r name modules tests; do
-  name=$(echo "$name" | xargs)
+  read -r name <<<"$name"  # trimmed
   case $name in "" | \#*) continue ;; esac
   stages+=(".mutmut-$name")
   if [ ${#wanted[@]} -gt 0 ] && [[ ! " ${wanted[*]} " =~ " $name " ]]; then continue; fi
   if [ -n "${MUTMUT_FRESH:-}" ]; then rm -rf ".mutmut-$name"; fi
   echo "== $name: $(echo "$modules" | wc -w) modules, $(echo "$tests" | wc -w) test files" >&2
   start=$SECONDS
-  MUTMUT_STAGE=".mutmut-$name" MUTMUT_ONLY="$(echo "$modules" | xargs)" \
-    MUTMUT_TESTS="$(echo "$tests" | xargs)" bash testbed/mutants.sh run >"/tmp/mutants-$name.log" 2>&1 \
+  MUTMUT_STAGE=".mutmut-$name" MUTMUT_ONLY="$(echo $modules)" \
+    MUTMUT_TESTS="$(echo $tests)" bash testbed/mutants.sh run >"/tmp/mutants-$name.log" 2>&1 \
     || { echo "mutants: group $name failed; see /tmp/mutants-$name.log" >&2; exit 1; }
   echo "   done in $((SECONDS - start)) s" >&2
 done <"$groups"

@@ -4,6 +4,8 @@ operator command means and how its options read."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -512,9 +514,22 @@ def test_since_is_a_duration_ago_or_a_time(text: str | None, since: float | None
     assert parse_since(text, now=NOW) == since
 
 
-def test_since_a_date_with_z_is_that_midnight_in_utc() -> None:
-    assert parse_since("2026-12-02Z", now=NOW) == parse_since("2026-12-02T00:00:00Z", now=NOW)
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time that is not UTC (the machine running the tests may be on UTC)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_since_a_date_with_z_is_that_midnight_in_utc(new_york: None) -> None:
+    assert parse_since("2026-12-02Z", now=NOW) == 1_796_169_600.0
     assert parse_since("2026-12-02T00:00:00Z", now=NOW) == 1_796_169_600.0
+    assert parse_since("2026-12-02T00:00:00+00:00", now=NOW) == 1_796_169_600.0
+    assert parse_since("2026-12-02", now=NOW) == 1_796_169_600.0 + 5 * 3600  # local midnight
+    assert parse_since("2026-12-02T00:00:00", now=NOW) == 1_796_169_600.0 + 5 * 3600
 
 
 def test_since_that_is_neither_is_an_error() -> None:

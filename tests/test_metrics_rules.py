@@ -314,3 +314,19 @@ def test_an_access_line_behind_a_prefix_is_read() -> None:
 
 def test_two_access_lines_run_together_are_not_read_as_either() -> None:
     assert parse(LINE + LINE) is None
+
+
+def test_an_access_log_after_a_closed_location_is_the_servers_own() -> None:
+    base = (
+        "http {\n"
+        "  server {\n"
+        "    location / { access_log /var/log/c.log; }\n"
+        "    access_log /var/log/a.log;\n"
+        "  }\n"
+        "}"
+    )
+    ours = access_log()
+    assert logged(base)[2:4] == [
+        f"    location / {{ access_log /var/log/c.log; {ours} }}",
+        f"    access_log /var/log/a.log; {ours}",
+    ]
