@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,3 +215,14 @@ def sandbox_factory(tmp_path: Path, docker_engine: None) -> Iterator[Callable[..
     yield make
     for name in made:
         remove_project(name)
+
+
+@pytest.fixture
+def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time that is not UTC (the machine running the tests may well be on UTC), so a test
+    sees a time shown in local time where UTC was meant."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

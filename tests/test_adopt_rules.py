@@ -4,8 +4,6 @@ operator command means and how its options read."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -512,16 +510,6 @@ NOW = 1_800_000_000.0
 )
 def test_since_is_a_duration_ago_or_a_time(text: str | None, since: float | None) -> None:
     assert parse_since(text, now=NOW) == since
-
-
-@pytest.fixture
-def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Local time that is not UTC (the machine running the tests may be on UTC)."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_since_a_date_with_z_is_that_midnight_in_utc(new_york: None) -> None:

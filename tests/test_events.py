@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -164,16 +163,6 @@ def test_a_plan_without_a_summary_adds_no_summary_attribute() -> None:
     event = run_event(at=T0, record={"result": "noop", "plan": {"changes": []}}, res=RES)
     assert (event["severity_text"], event["body"]) == ("INFO", "None noop")
     assert "specctl.plan.summary" not in event["attributes"]
-
-
-@pytest.fixture
-def new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The process in a time zone other than UTC, as on a host set to local time."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.mark.usefixtures("new_york")

@@ -12,12 +12,7 @@ from specctl.compiler.merge_plan import Entry, Listing, Move, Tree, clash_name, 
 from specctl.compiler.path_fixes import Fix, PathFixes, plan_path_fixes, stale
 from specctl.schemas.desired import DesiredPath
 from specctl.schemas.plan import Action, Change, FieldChange, Plan, Step, StepName
-
-D = Entry("dir", 0, 0, 0o755)
-F = Entry("file", 0, 0, 0o644)
-L = Entry("link", 0, 0, 0o777)
-NOW = 1_800_000_000.0
-DAY = 86400.0
+from tests.test_permissions import DAY, NOW, D, F, L
 
 
 def desired_path(**fields: object) -> DesiredPath:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,19 +20,11 @@ from specctl.schemas.status import (
     Status,
 )
 
+pytestmark = pytest.mark.usefixtures("new_york")  # times shown in UTC whatever the zone
+
 NOON = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
 WEB = ServiceStatus(state="running", health="healthy", image="app:1.1", uptime="3 minutes")
-
-
-@pytest.fixture(autouse=True)
-def _local_time_is_not_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Times are shown in UTC whatever the host's zone (the machine running tests may be on UTC)."""
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def status(**changes: Any) -> Status:
